@@ -1,0 +1,149 @@
+"""The ``trialpub`` command."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .errors import ConfigError, StoreUnavailable
+from .load import AfterBatch, LoadSummary, load_paths
+from .resources import resource_path
+from .store import store_of
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from . import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """Publish ClinicalTrials.gov as linked data, pages and change feeds."""
+
+
+class Progress:
+    """A one-line progress counter on a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.count = 0
+        self.started = time.monotonic()
+        self._shown = 0.0
+        self.enabled = sys.stderr.isatty()
+
+    def tick(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if self.enabled and now - self._shown > 0.5:
+            self._shown = now
+            rate = self.count / max(now - self.started, 1e-9)
+            click.echo(f"\r{self.label}: {self.count:,} records, {rate:,.0f}/s", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.enabled and self.count:
+            click.echo(err=True)
+
+
+def _create_store() -> None:
+    try:
+        store_of(current_app).create()
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSummary:
+    """Load paths into the app's store with a progress line and a summary."""
+    _create_store()
+    progress = Progress("loading")
+    try:
+        summary = load_paths(
+            store_of(current_app),
+            paths,
+            batch_size=current_app.config["LOAD_BATCH_SIZE"],
+            on_record=progress.tick,
+            after_batch=after_batch,
+        )
+    except OSError as exc:
+        progress.done()
+        raise click.ClickException(str(exc)) from None
+    progress.done()
+    for line in summary.rejected:
+        click.echo(f"rejected: {line}", err=True)
+    click.echo(
+        "read {read}, new {new}, new versions {new_versions}, unchanged {unchanged}, "
+        "rejected {rejected}".format(**summary.as_dict())
+    )
+    return summary
+
+
+@main.command()
+@with_appcontext
+def init() -> None:
+    """Create the store's tables (safe to run again)."""
+    _create_store()
+    click.echo(f"store ready: {_safe_url(current_app.config['DATABASE_URL'])}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@with_appcontext
+def load(paths: tuple[Path, ...]) -> None:
+    """Load records from directories of NCT*.json, NDJSON files or ctg-studies.json.zip."""
+    run_load(list(paths))
+
+
+_host = click.option("--host", default=None, help="Address (default: serve_host).")
+_port = click.option("--port", type=int, default=None, help="Port (default: serve_port).")
+
+
+@main.command()
+@_host
+@_port
+@click.option("--workers", type=int, default=None, help="Worker processes (default: serve_workers).")
+@with_appcontext
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the site with gunicorn."""
+    from .serve import serve as run
+
+    config = current_app.config
+    run(host or config["SERVE_HOST"], port or config["SERVE_PORT"], workers or config["SERVE_WORKERS"])
+
+
+@main.command()
+@_host
+@_port
+@with_appcontext
+def demo(host: str | None, port: int | None) -> None:
+    """Load the bundled sample into an empty store, then serve it."""
+    _create_store()
+    if store_of(current_app).is_empty():
+        click.echo("loading the bundled sample of real ClinicalTrials.gov records")
+        # Older versions first, in one run: the run is the baseline, and the versions of a
+        # trial follow each other in date order.
+        run_load([resource_path("sample", "history"), resource_path("sample", "studies")])
+    else:
+        click.echo("the store already holds trials; serving them")
+    from .serve import serve as run
+
+    config = current_app.config
+    run(host or config["SERVE_HOST"], port or config["SERVE_PORT"], config["SERVE_WORKERS"])
+
+
+def _safe_url(url: str) -> str:
+    """Hide a password in a database URL."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The few exceptions trialpub raises, each named for the failure."""
+
+from __future__ import annotations
+
+
+class TrialpubError(Exception):
+    """Base of every error trialpub raises on purpose."""
+
+
+class ConfigError(TrialpubError):
+    """A setting is unknown or has a value of the wrong type."""
+
+
+class InvalidRecord(TrialpubError):
+    """A record is not a ClinicalTrials.gov study, or a field of it is malformed."""
+
+    def __init__(self, record: str, field: str, problem: str) -> None:
+        self.record = record
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{record}: {field}: {problem}")
+
+
+class TrialNotFound(TrialpubError):
+    """No trial with this NCT ID is in the store."""
+
+    def __init__(self, nct_id: str) -> None:
+        self.nct_id = nct_id
+        super().__init__(f"no trial {nct_id} in this registry copy")
+
+
+class StoreUnavailable(TrialpubError):
+    """The SQL store cannot be reached."""

@@ -1,0 +1,385 @@
+"""The SQL store: versions, current trials, runs and events (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from . import tables as t
+from .conditions import trial_conditions
+from .dates import utcnow
+from .errors import StoreUnavailable, TrialNotFound
+from .trials import Trial
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+EXTENSION = "trialpub.store"
+
+
+def store_of(app: Flask) -> Store:
+    """Return the store an application was built with."""
+    store: Store = app.extensions[EXTENSION]
+    return store
+
+
+def engine_for(url: str) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL, with psycopg 3 as the driver."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while a load or sync writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def compress(raw: bytes) -> bytes:
+    """Compress a record's JSON for storage (JSON shrinks about fivefold)."""
+    return zlib.compress(raw, 1)
+
+
+def decompress(blob: bytes) -> dict[str, Any]:
+    """Return the record stored as compressed JSON."""
+    record: dict[str, Any] = orjson.loads(zlib.decompress(blob))
+    return record
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One parsed record on its way into the store."""
+
+    trial: Trial
+    record: Mapping[str, Any]
+    content_hash: str
+
+    @property
+    def last_update(self) -> str | None:
+        posted = self.trial.last_update_posted
+        return posted.date.isoformat() if posted else None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing one record did."""
+
+    nct_id: str
+    outcome: str  # new (trial not seen before), new_version, unchanged
+    version_id: int
+    previous_version_id: int | None  # the current version before this one, if any
+    became_current: bool
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial's current version as the store holds it."""
+
+    nct_id: str
+    version_id: int
+    content_hash: str
+    last_update: str | None
+    updated_at: dt.datetime
+    removed_at: dt.datetime | None
+    record: dict[str, Any]
+
+
+class Store:
+    """Queries and writes over one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def connect(self) -> Connection:
+        """Open a connection, naming an unreachable database as such."""
+        try:
+            return self.engine.connect()
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
+
+    def create(self) -> None:
+        """Create every table that does not exist yet."""
+        try:
+            t.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
+
+    def is_empty(self) -> bool:
+        """Say whether no trial has ever been stored (a first load is a baseline)."""
+        with self.connect() as conn:
+            return conn.execute(sa.select(t.versions.c.id).limit(1)).first() is None
+
+    # -- runs -----------------------------------------------------------------
+
+    def start_run(self, kind: str) -> int:
+        """Record the start of a load or sync and return its id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                t.runs.insert().values(kind=kind, started_at=utcnow(), outcome="running", counts="{}")
+            )
+            return _new_id(result)
+
+    def finish_run(
+        self,
+        run_id: int,
+        outcome: str,
+        counts: Mapping[str, int],
+        message: str | None = None,
+        registry_timestamp: str | None = None,
+    ) -> None:
+        """Record how a run ended."""
+        values: dict[str, Any] = {
+            "finished_at": utcnow(),
+            "outcome": outcome,
+            "counts": json.dumps(dict(counts), sort_keys=True),
+            "message": message,
+        }
+        if registry_timestamp is not None:
+            values["registry_timestamp"] = registry_timestamp
+        with self.engine.begin() as conn:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values))
+
+    def last_run(self, kind: str | None = None, outcome: str | None = None) -> dict[str, Any] | None:
+        """Return the newest run, optionally of one kind and outcome."""
+        query = sa.select(t.runs).order_by(t.runs.c.id.desc()).limit(1)
+        if kind is not None:
+            query = query.where(t.runs.c.kind == kind)
+        if outcome is not None:
+            query = query.where(t.runs.c.outcome == outcome)
+        with self.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        run = dict(row)
+        run["counts"] = json.loads(run["counts"] or "{}")
+        return run
+
+    # -- versions -------------------------------------------------------------
+
+    def store_batch(self, batch: Sequence[Incoming], run_id: int | None = None) -> list[Stored]:
+        """Store a batch of records in one transaction; a version seen before is not stored again.
+
+        A new version becomes the trial's current one unless the current one was posted later
+        (so loading an old version after a new one does not turn the clock back).
+        """
+        if not batch:
+            return []
+        now = utcnow()
+        ids = sorted({item.trial.nct_id for item in batch})
+        results: list[Stored] = []
+        with self.engine.begin() as conn:
+            known = {
+                (row.nct_id, row.content_hash): int(row.id)
+                for row in conn.execute(
+                    sa.select(t.versions.c.id, t.versions.c.nct_id, t.versions.c.content_hash).where(
+                        t.versions.c.nct_id.in_(ids)
+                    )
+                )
+            }
+            current: dict[str, Any] = {
+                row.nct_id: row
+                for row in conn.execute(
+                    sa.select(t.trials.c.nct_id, t.trials.c.version_id, t.trials.c.last_update).where(
+                        t.trials.c.nct_id.in_(ids)
+                    )
+                )
+            }
+            for item in batch:
+                nct_id = item.trial.nct_id
+                key = (nct_id, item.content_hash)
+                if key in known:
+                    version_id = known[key]
+                    cur = current.get(nct_id)
+                    results.append(
+                        Stored(nct_id, "unchanged", version_id, cur.version_id if cur else None, False)
+                    )
+                    continue
+                version_id = _new_id(
+                    conn.execute(
+                        t.versions.insert().values(
+                            nct_id=nct_id,
+                            content_hash=item.content_hash,
+                            last_update=item.last_update,
+                            raw=compress(orjson.dumps(item.record)),
+                            first_seen=now,
+                            run_id=run_id,
+                        )
+                    )
+                )
+                known[key] = version_id
+                cur = current.get(nct_id)
+                previous = int(cur.version_id) if cur else None
+                newer = cur is None or (item.last_update or "") >= (cur.last_update or "")
+                if newer:
+                    self._make_current(conn, item, version_id, now, exists=cur is not None)
+                    current[nct_id] = _Current(nct_id, version_id, item.last_update)
+                outcome = "new" if cur is None else "new_version"
+                results.append(Stored(nct_id, outcome, version_id, previous, newer))
+        return results
+
+    def _make_current(
+        self, conn: Connection, item: Incoming, version_id: int, now: dt.datetime, exists: bool
+    ) -> None:
+        trial = item.trial
+        values = {
+            "version_id": version_id,
+            "content_hash": item.content_hash,
+            "last_update": item.last_update,
+            "overall_status": trial.overall_status,
+            "study_type": trial.design.study_type,
+            "phases": " ".join(trial.design.phases),
+            "title": trial.brief_title,
+            "updated_at": now,
+            "removed_at": None,
+        }
+        if exists:
+            conn.execute(t.trials.update().where(t.trials.c.nct_id == trial.nct_id).values(**values))
+            conn.execute(t.trial_conditions.delete().where(t.trial_conditions.c.nct_id == trial.nct_id))
+        else:
+            conn.execute(t.trials.insert().values(nct_id=trial.nct_id, **values))
+        refs = trial_conditions(trial)
+        if refs:
+            conn.execute(
+                t.trial_conditions.insert(),
+                [
+                    {
+                        "nct_id": trial.nct_id,
+                        "slug": ref.slug,
+                        "label": ref.label,
+                        "mesh_id": ref.mesh_id,
+                        "is_ancestor": ref.is_ancestor,
+                    }
+                    for ref in refs
+                ],
+            )
+
+    def version_record(self, version_id: int) -> dict[str, Any]:
+        """Return the raw record of one stored version."""
+        with self.connect() as conn:
+            blob = conn.execute(
+                sa.select(t.versions.c.raw).where(t.versions.c.id == version_id)
+            ).scalar_one()
+        return decompress(blob)
+
+    def versions_of(self, nct_id: str) -> list[dict[str, Any]]:
+        """List a trial's versions, oldest first, without their records."""
+        query = (
+            sa.select(t.versions.c.id, t.versions.c.content_hash, t.versions.c.last_update, t.versions.c.first_seen)
+            .where(t.versions.c.nct_id == nct_id)
+            .order_by(t.versions.c.id)
+        )
+        with self.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # -- current trials -------------------------------------------------------
+
+    def current(self, nct_id: str) -> StoredTrial:
+        """Return a trial's current version; raise TrialNotFound if we never stored it."""
+        with self.connect() as conn:
+            row = conn.execute(_current_query().where(t.trials.c.nct_id == nct_id)).first()
+        if row is None:
+            raise TrialNotFound(nct_id)
+        return _stored_trial(row)
+
+    def count_trials(self, include_removed: bool = False) -> int:
+        """Count the trials we hold."""
+        query = sa.select(sa.func.count()).select_from(t.trials)
+        if not include_removed:
+            query = query.where(t.trials.c.removed_at.is_(None))
+        with self.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def list_trials(self, offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+        """List current trials by NCT ID with their listing columns."""
+        query = (
+            sa.select(
+                t.trials.c.nct_id,
+                t.trials.c.title,
+                t.trials.c.overall_status,
+                t.trials.c.study_type,
+                t.trials.c.phases,
+                t.trials.c.last_update,
+            )
+            .where(t.trials.c.removed_at.is_(None))
+            .order_by(t.trials.c.nct_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def iter_current(self, batch_size: int = 500) -> Iterator[StoredTrial]:
+        """Stream every current trial in NCT ID order, a batch of rows at a time."""
+        after = ""
+        while True:
+            query = (
+                _current_query()
+                .where(t.trials.c.nct_id > after)
+                .order_by(t.trials.c.nct_id)
+                .limit(batch_size)
+            )
+            with self.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            yield from (_stored_trial(row) for row in rows)
+            after = rows[-1].nct_id
+
+
+def _current_query() -> sa.Select[Any]:
+    return sa.select(
+        t.trials.c.nct_id,
+        t.trials.c.version_id,
+        t.trials.c.content_hash,
+        t.trials.c.last_update,
+        t.trials.c.updated_at,
+        t.trials.c.removed_at,
+        t.versions.c.raw,
+    ).join(t.versions, t.versions.c.id == t.trials.c.version_id)
+
+
+def _stored_trial(row: Any) -> StoredTrial:
+    return StoredTrial(
+        nct_id=row.nct_id,
+        version_id=int(row.version_id),
+        content_hash=row.content_hash,
+        last_update=row.last_update,
+        updated_at=_aware(row.updated_at),
+        removed_at=_aware(row.removed_at) if row.removed_at else None,
+        record=decompress(row.raw),
+    )
+
+
+@dataclass(frozen=True)
+class _Current:
+    nct_id: str
+    version_id: int
+    last_update: str | None
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

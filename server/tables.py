@@ -1,0 +1,99 @@
+"""The SQL schema, one definition for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # load, sync, sync-full
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(16), nullable=False),  # running, success, failed, aborted
+    Column("registry_timestamp", String(40)),  # the registry's dataTimestamp, for syncs
+    Column("counts", Text, nullable=False, default="{}"),  # JSON object of counters
+    Column("message", Text),
+)
+
+# Every distinct version of every record. The raw API v2 JSON is the source of truth.
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("nct_id", String(11), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("last_update", String(10)),  # lastUpdatePostDate as written by the registry
+    Column("raw", LargeBinary, nullable=False),  # zlib-compressed JSON
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("run_id", ForeignKey("runs.id")),
+    UniqueConstraint("nct_id", "content_hash", name="versions_trial_hash"),
+)
+
+# The current version of each trial, with the columns listings filter on.
+trials = Table(
+    "trials",
+    metadata,
+    Column("nct_id", String(11), primary_key=True),
+    Column("version_id", ForeignKey("versions.id"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("last_update", String(10)),
+    Column("overall_status", String(32)),
+    Column("study_type", String(32)),
+    Column("phases", String(80), nullable=False, default=""),  # space-separated
+    Column("title", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),  # set when a full sync no longer finds it
+    Index("trials_status", "overall_status"),
+)
+
+# Conditions of each trial's current version: MeSH terms with their ancestors, or free text.
+trial_conditions = Table(
+    "trial_conditions",
+    metadata,
+    Column("nct_id", ForeignKey("trials.nct_id"), primary_key=True),
+    Column("slug", String(200), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("mesh_id", String(16)),
+    Column("is_ancestor", Boolean, nullable=False, default=False),
+    Index("trial_conditions_slug", "slug"),
+)
+
+# Change events derived from diffs of consecutive versions.
+events = Table(
+    "events",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),  # stable, content-derived
+    Column("nct_id", String(11), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("old_value", Text),  # JSON
+    Column("new_value", Text),  # JSON
+    Column("detail", Text),  # JSON
+    Column("version_id", ForeignKey("versions.id")),
+    Column("registry_last_update", String(10)),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", ForeignKey("runs.id")),
+    Index("events_trial", "nct_id"),
+    Index("events_detected", "detected_at"),
+)

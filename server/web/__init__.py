@@ -1,0 +1,13 @@
+"""The web shell: blueprints and the one place errors become HTTP answers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import errors, pages
+
+
+def register(app: Flask) -> None:
+    """Attach every blueprint and error handler to the app."""
+    app.register_blueprint(pages.bp)
+    errors.register(app)

@@ -1,0 +1,48 @@
+"""Map trialpub's exceptions and HTTP errors to clear answers, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
+
+from ..errors import StoreUnavailable, TrialNotFound
+
+log = logging.getLogger(__name__)
+
+
+def _answer(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers."""
+
+    @app.errorhandler(TrialNotFound)
+    def trial_not_found(exc: TrialNotFound) -> tuple[str, int]:
+        return _answer(
+            404,
+            "Trial not found",
+            f"There is no trial {exc.nct_id} in this copy of the registry. "
+            "It may be newer than our last sync, or the number may be mistyped.",
+        )
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable) -> tuple[str, int]:
+        log.error("store unavailable: %s", exc)
+        return _answer(503, "Temporarily unavailable", "The database cannot be reached. Please try again shortly.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
+        if exc.code is None or exc.code < 400 or request.method == "HEAD":
+            return exc
+        if isinstance(exc, NotFound) and exc.description == NotFound.description:
+            return _answer(404, "Page not found", f"Nothing lives at {request.path}.")
+        return _answer(exc.code, exc.name, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[str, int]:
+        log.exception("unhandled error on %s", request.path)
+        status = ServiceUnavailable.code if isinstance(exc, OSError) else InternalServerError.code
+        return _answer(status, "Something went wrong", "The error has been logged. Please try again later.")

@@ -1,0 +1,89 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL schema, a real HTTP server."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.serving import make_server
+
+from server import create_app
+from server.store import Store, engine_for, store_of
+
+DATA = Path(__file__).parent / "data"
+STUDIES = DATA / "studies"
+VERSIONS = DATA / "versions"
+PARTIAL = DATA / "partial"
+
+PG_URL = os.environ.get("TRIALPUB_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of this test's own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    assert PG_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = engine_for(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_app(tmp_path: Path, database_url: str, **settings: Any) -> Flask:
+    """Build an app on its own data dir and database, with the tables created."""
+    config = {"data_dir": str(tmp_path / "data"), "database_url": database_url, **settings}
+    app = create_app(config)
+    store_of(app).create()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    app = make_app(tmp_path, database_url)
+    yield app
+    store_of(app).engine.dispose()
+
+
+@pytest.fixture
+def store(app: Flask) -> Store:
+    return store_of(app)
+
+
+class LiveServer:
+    """The app under a real WSGI server on 127.0.0.1, in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server

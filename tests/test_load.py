@@ -1,0 +1,88 @@
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from server.bulk import UnreadableInput
+from server.load import load_paths
+
+from .conftest import STUDIES
+
+SOME = sorted(STUDIES.glob("*.json"))[:40]
+
+
+def test_load_a_directory_then_again(store, tmp_path: Path):
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    for path in SOME:
+        (folder / path.name).write_bytes(path.read_bytes())
+    first = load_paths(store, [folder], batch_size=7)
+    assert first.as_dict() == {"read": 40, "new": 40, "new_versions": 0, "unchanged": 0, "rejected": 0}
+    second = load_paths(store, [folder], batch_size=7)
+    assert second.as_dict() == {"read": 40, "new": 0, "new_versions": 0, "unchanged": 40, "rejected": 0}
+    assert store.count_trials() == 40
+    assert store.last_run(kind="load")["outcome"] == "success"
+
+
+def test_load_ndjson_with_bad_lines(store, tmp_path: Path):
+    ndjson = tmp_path / "records.ndjson"
+    lines = [json.dumps(json.loads(p.read_text())) for p in SOME[:5]]
+    lines.insert(2, "{not json")
+    lines.insert(4, json.dumps({"studies": []}))
+    lines.insert(5, json.dumps({"protocolSection": {"identificationModule": {}}}))
+    ndjson.write_text("\n".join(lines) + "\n")
+    summary = load_paths(store, [ndjson])
+    assert summary.as_dict() == {"read": 8, "new": 5, "new_versions": 0, "unchanged": 0, "rejected": 3}
+    assert [r.split(":")[1] for r in summary.rejected] == ["3", "5", "6"]
+    assert "not JSON" in summary.rejected[0]
+    assert "nctId" in summary.rejected[2]
+
+
+def test_load_the_registry_zip(store, tmp_path: Path):
+    archive = tmp_path / "ctg-studies.json.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in SOME:
+            zf.write(path, arcname=path.name)
+        zf.writestr("broken.json", b"\x00\x01")
+    summary = load_paths(store, [archive])
+    assert summary.as_dict()["new"] == 40
+    assert summary.as_dict()["rejected"] == 1
+    assert "broken.json" in summary.rejected[0]
+    for path in SOME[:3]:
+        assert store.current(path.stem).record == json.loads(path.read_text())
+
+
+def test_a_saved_api_answer_loads(store, tmp_path: Path):
+    answer = tmp_path / "page.json"
+    answer.write_text(json.dumps({"studies": [json.loads(p.read_text()) for p in SOME[:3]], "nextPageToken": "x"}))
+    assert load_paths(store, [answer]).as_dict()["new"] == 3
+
+
+def test_an_interrupted_load_completes_on_rerun(store, tmp_path: Path):
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    for path in SOME[:20]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    calls = 0
+
+    def die_after_two_batches(batch, stored):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        load_paths(store, [folder], batch_size=5, after_batch=die_after_two_batches)
+    assert store.count_trials() == 10
+    assert store.last_run(kind="load")["outcome"] == "failed"
+    rerun = load_paths(store, [folder], batch_size=5)
+    assert rerun.as_dict()["new"] == 10 and rerun.as_dict()["unchanged"] == 10
+    assert store.count_trials() == 20
+
+
+def test_unreadable_input_is_named(store, tmp_path: Path):
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(UnreadableInput, match=r"notes\.txt"):
+        load_paths(store, [other])

@@ -1,0 +1,104 @@
+import copy
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from server import tables as t
+from server.bulk import RawRecord
+from server.errors import TrialNotFound
+from server.load import prepare
+from server.store import Incoming
+
+from .conftest import STUDIES, VERSIONS
+
+
+def incoming(record: dict, source: str = "test") -> Incoming:
+    return prepare(RawRecord(source, json.dumps(record).encode()))
+
+
+def record(nct_id: str) -> dict:
+    return json.loads((STUDIES / f"{nct_id}.json").read_text())
+
+
+def count(store, table) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_same_version_twice_stores_nothing_new(store):
+    batch = [incoming(record("NCT00001908")), incoming(record("NCT00001909"))]
+    first = store.store_batch(batch)
+    assert [s.outcome for s in first] == ["new", "new"]
+    again = store.store_batch(batch)
+    assert [s.outcome for s in again] == ["unchanged", "unchanged"]
+    assert count(store, t.versions) == 2
+    assert store.count_trials() == 2
+
+
+def test_version_holder_alone_is_not_a_new_version(store):
+    rec = record("NCT00001908")
+    store.store_batch([incoming(rec)])
+    bumped = copy.deepcopy(rec)
+    bumped["derivedSection"]["miscInfoModule"]["versionHolder"] = "2099-12-31"
+    assert store.store_batch([incoming(bumped)])[0].outcome == "unchanged"
+
+
+def test_versions_are_kept_and_the_newest_is_current(store):
+    files = sorted((VERSIONS / "NCT06821503").glob("*.json"))
+    old, new = (json.loads(f.read_text()) for f in (files[0], files[-1]))
+    # Load the newer first: an older version arriving later must not become current.
+    first = store.store_batch([incoming(new)])[0]
+    second = store.store_batch([incoming(old)])[0]
+    assert second.outcome == "new_version" and not second.became_current
+    current = store.current("NCT06821503")
+    assert current.version_id == first.version_id
+    assert current.record["protocolSection"]["statusModule"]["overallStatus"] == "RECRUITING"
+    assert len(store.versions_of("NCT06821503")) == 2
+    assert store.version_record(second.version_id) == old
+    assert current.updated_at.tzinfo is not None
+
+
+def test_a_new_version_replaces_the_trials_conditions(store):
+    rec = record("NCT00001908")
+    store.store_batch([incoming(rec)])
+    changed = copy.deepcopy(rec)
+    changed["derivedSection"]["conditionBrowseModule"] = {"meshes": [{"id": "D009101", "term": "Multiple Myeloma"}]}
+    changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2030-01-01"
+    stored = store.store_batch([incoming(changed)])[0]
+    assert stored.outcome == "new_version" and stored.became_current
+    with store.engine.connect() as conn:
+        slugs = conn.execute(sa.select(t.trial_conditions.c.slug).where(t.trial_conditions.c.nct_id == "NCT00001908")).scalars().all()
+    assert slugs == ["multiple-myeloma"]
+
+
+def test_a_failed_batch_leaves_the_store_as_it_was(store):
+    store.store_batch([incoming(record("NCT00001908"))])
+    good = incoming(record("NCT00001909"))
+    broken = incoming(record("NCT00002297"))
+    object.__setattr__(broken, "record", {"not": {"serialisable": {1, 2}}})
+    with pytest.raises(TypeError):
+        store.store_batch([good, broken])
+    assert store.count_trials() == 1
+    assert count(store, t.versions) == 1
+    assert store.store_batch([good])[0].outcome == "new"
+
+
+def test_unknown_trial(store):
+    with pytest.raises(TrialNotFound):
+        store.current("NCT99999999")
+
+
+def test_runs_are_recorded(store):
+    run_id = store.start_run("load")
+    assert store.last_run()["outcome"] == "running"
+    store.finish_run(run_id, "success", {"read": 3})
+    run = store.last_run(kind="load", outcome="success")
+    assert run["id"] == run_id and run["counts"] == {"read": 3}
+    assert run["finished_at"] is not None
+
+
+def test_iter_current_streams_every_trial(store):
+    ids = sorted(p.stem for p in STUDIES.glob("*.json"))[:25]
+    store.store_batch([incoming(record(i)) for i in ids])
+    assert [s.nct_id for s in store.iter_current(batch_size=7)] == ids

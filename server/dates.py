@@ -67,3 +67,8 @@ class PartialDate:
 def utcnow() -> dt.datetime:
     """Return the current time, timezone-aware in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Make a stored datetime aware: SQLite hands them back naive, and we write them in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +16,10 @@ from sqlalchemy.exc import OperationalError
 
 from . import tables as t
 from .conditions import trial_conditions
-from .dates import utcnow
+from .dates import as_utc, utcnow
 from .errors import StoreUnavailable, TrialNotFound
+from .eventlog import insert_events, read_events, select_events
+from .events import Event
 from .trials import Trial
 
 if TYPE_CHECKING:
@@ -86,6 +88,10 @@ class Stored:
     version_id: int
     previous_version_id: int | None  # the current version before this one, if any
     became_current: bool
+
+
+# (new record, record it replaces or None, what storing did) -> events to write with it
+DeriveEvents = Callable[["Incoming", dict[str, Any] | None, "Stored"], Iterable[Event]]
 
 
 @dataclass(frozen=True)
@@ -173,11 +179,19 @@ class Store:
 
     # -- versions -------------------------------------------------------------
 
-    def store_batch(self, batch: Sequence[Incoming], run_id: int | None = None) -> list[Stored]:
+    def store_batch(
+        self,
+        batch: Sequence[Incoming],
+        run_id: int | None = None,
+        derive_events: DeriveEvents | None = None,
+    ) -> list[Stored]:
         """Store a batch of records in one transaction; a version seen before is not stored again.
 
         A new version becomes the trial's current one unless the current one was posted later
         (so loading an old version after a new one does not turn the clock back).
+        ``derive_events`` is called for every record stored as a new version, with the record
+        that was current before it (None for a trial not seen before); the events it returns
+        are written in the same transaction, so versions and their events stand or fall together.
         """
         if not batch:
             return []
@@ -231,7 +245,11 @@ class Store:
                     self._make_current(conn, item, version_id, now, exists=cur is not None)
                     current[nct_id] = _Current(nct_id, version_id, item.last_update)
                 outcome = "new" if cur is None else "new_version"
-                results.append(Stored(nct_id, outcome, version_id, previous, newer))
+                stored = Stored(nct_id, outcome, version_id, previous, newer)
+                results.append(stored)
+                if derive_events is not None:
+                    before = _record_of(conn, previous) if previous is not None else None
+                    insert_events(conn, derive_events(item, before, stored))
         return results
 
     def _make_current(
@@ -245,6 +263,7 @@ class Store:
             "overall_status": trial.overall_status,
             "study_type": trial.design.study_type,
             "phases": " ".join(trial.design.phases),
+            "countries": "".join(f"|{c}" for c in trial.countries) + "|",
             "title": trial.brief_title,
             "updated_at": now,
             "removed_at": None,
@@ -273,10 +292,7 @@ class Store:
     def version_record(self, version_id: int) -> dict[str, Any]:
         """Return the raw record of one stored version."""
         with self.connect() as conn:
-            blob = conn.execute(
-                sa.select(t.versions.c.raw).where(t.versions.c.id == version_id)
-            ).scalar_one()
-        return decompress(blob)
+            return _record_of(conn, version_id)
 
     def versions_of(self, nct_id: str) -> list[dict[str, Any]]:
         """List a trial's versions, oldest first, without their records."""
@@ -325,6 +341,20 @@ class Store:
         with self.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def events(
+        self,
+        *,
+        nct_id: str | None = None,
+        slug: str | None = None,
+        kinds: Sequence[str] = (),
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[Event]:
+        """Return events, newest first: of one trial, of one condition slug, of some kinds."""
+        query = select_events(nct_id=nct_id, slug=slug, kinds=kinds, before_id=before_id, limit=limit)
+        with self.connect() as conn:
+            return read_events(conn, query)
+
     def iter_current(self, batch_size: int = 500) -> Iterator[StoredTrial]:
         """Stream every current trial in NCT ID order, a batch of rows at a time."""
         after = ""
@@ -341,6 +371,11 @@ class Store:
                 return
             yield from (_stored_trial(row) for row in rows)
             after = rows[-1].nct_id
+
+
+def _record_of(conn: Connection, version_id: int) -> dict[str, Any]:
+    blob = conn.execute(sa.select(t.versions.c.raw).where(t.versions.c.id == version_id)).scalar_one()
+    return decompress(blob)
 
 
 def _current_query() -> sa.Select[Any]:
@@ -361,8 +396,8 @@ def _stored_trial(row: Any) -> StoredTrial:
         version_id=int(row.version_id),
         content_hash=row.content_hash,
         last_update=row.last_update,
-        updated_at=_aware(row.updated_at),
-        removed_at=_aware(row.removed_at) if row.removed_at else None,
+        updated_at=as_utc(row.updated_at),
+        removed_at=as_utc(row.removed_at) if row.removed_at else None,
         record=decompress(row.raw),
     )
 
@@ -378,8 +413,3 @@ def _new_id(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

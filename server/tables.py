@@ -61,6 +61,7 @@ trials = Table(
     Column("overall_status", String(32)),
     Column("study_type", String(32)),
     Column("phases", String(80), nullable=False, default=""),  # space-separated
+    Column("countries", Text, nullable=False, default="|"),  # "|France|Spain|", for LIKE filters
     Column("title", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("removed_at", DateTime(timezone=True)),  # set when a full sync no longer finds it

@@ -75,6 +75,8 @@ _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
 _HOLD = "\ue000{}\ue001"
 _HELD = re.compile("\ue000(\\d+)\ue001")
 MIN_CLAUSE_WORDS = 5
+# An aside this short is a name or an abbreviation, not a digression: it stays in the sentence.
+SHORT_ASIDE_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -140,15 +142,15 @@ def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, 
 def _aside(inner: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
     if not inner:
         return ""
-    if any(ch.isdigit() for ch in inner):
-        # Thresholds, doses and names with numbers stay in the sentence they qualify.
+    found = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
+    if found is not None:
+        # "(ECOG)" names a known abbreviation: its meaning is listed under the criterion.
+        terms.setdefault(found.short, found.meaning)
+        return ""
+    if any(ch.isdigit() for ch in inner) or len(inner.split()) <= SHORT_ASIDE_WORDS:
+        # Thresholds, doses, other names ("XL184 (cabozantinib)") stay where they are.
         held.append(inner)
         return " " + _HOLD.format(len(held) - 1)
-    if _ABBREVIATION_ONLY.match(inner):
-        found = glossary.abbreviations.get(inner)
-        if found is not None:
-            terms.setdefault(found.short, found.meaning)
-        return ""
     notes.append(inner)
     return ""
 

@@ -36,12 +36,13 @@ _EXCL = re.compile(
 _BOTH = re.compile(r"\binclusion\b.*\bexclusion\b|\bexclusion\b.*\binclusion\b", re.IGNORECASE)
 _CRITERIA_WORD = re.compile(r"\b(?:criteria|requirements|characteristics)\b", re.IGNORECASE)
 _BARE_HEADING = re.compile(
-    r"^(?:[\w/-]+\s+){0,6}?(?:inclusion|exclusion|eligibility)(?:\s+(?:criteria|requirements))?\b[^.;]{0,60}[:.]?$",
+    r"^(?!.*\b(?:not|no|meet\w*|met|fulfil\w*|satisf\w*|see|per)\b)"
+    r"(?:[\w/-]+\s+){0,6}?(?:inclusion|exclusion|eligibility)(?:\s+(?:criteria|requirements))?\b[^.;]{0,60}[:.]?$",
     re.IGNORECASE,
 )
 _INLINE_HEADING = re.compile(r"((?:key\s+)?(?:inclusion|exclusion)\s+criteria\s*:)", re.IGNORECASE)
 _PROTOCOL_NOTE = re.compile(
-    r"protocol[- ]defined|criteria (?:may |will )?apply|in the (?:study )?protocol", re.IGNORECASE
+    r"protocol[- ]defined|criteria (?:may|will|could|might) apply|in the (?:study )?protocol", re.IGNORECASE
 )
 _LEAD_IN = re.compile(r"\b(?:following|these|above|below) (?:criteria|requirements)\b", re.IGNORECASE)
 # "Inclusion Criteria:• Age 20 to 45;": a heading with the first item on its line.
@@ -142,6 +143,9 @@ def split_criteria(text: str) -> Criteria:
         style, body = _strip_marker(line)
         if not body:
             continue
+        if _PROTOCOL_NOTE.search(body) and _CRITERIA_WORD.search(body):
+            notes.append(body)  # "Other protocol-defined exclusion criteria may apply"
+            continue
         heading = _heading(body, marked=style is not None)
         if heading is not None:
             kind, label = heading
@@ -149,9 +153,6 @@ def split_criteria(text: str) -> Criteria:
                 sections.append(current)
             current = _Open(kind or current.kind, label)
             stack = []
-            continue
-        if _PROTOCOL_NOTE.search(body) and _BOTH.search(body):
-            notes.append(body)
             continue
         node = _Node(body, len(raw) - len(raw.lstrip()), style)
         depth, how = _place(stack, node)

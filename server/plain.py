@@ -39,6 +39,7 @@ _LATIN = (
 )
 # An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
 _ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")
+_SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 # A comma that opens an aside of its own becomes a sentence that says what the aside does.
 _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -142,6 +143,8 @@ def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, 
 def _aside(inner: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
     if not inner:
         return ""
+    if _SIGN_ONLY.match(inner):
+        return ""  # "less than or equal to (<=) 1": the words already say it
     found = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
     if found is not None:
         # "(ECOG)" names a known abbreviation: its meaning is listed under the criterion.

@@ -58,11 +58,12 @@ MIN_LEAD_WORDS = 3
 LONG_SENTENCE_WORDS = 12
 MIN_PHRASE_WORDS = 5
 # Only where the words after "and"/"or" start a clause of their own: a verb or a new subject.
-# ("locally advanced or metastatic cancer" joins two adjectives and must stay whole.)
+# ("locally advanced or metastatic cancer" joins two adjectives and "women ... and men must"
+# two subjects: both must stay whole.)
 _CLAUSE_START = (
     r"(?:has|have|had|is|are|was|were|be|been|must|should|will|would|can|could|may|might|need|needs"
     r"|agree|agrees|plan|plans|use|uses|sign|signs|do|does|did|get|gets|take|takes|meet|meets|show|shows"
-    r"|who|they|he|she|patients|participants|people|subjects|women|men|any|a|an|no)"
+    r"|who|they|he|she)"
 )
 _STARTS_CLAUSE = re.compile(rf"(?:and|or|but)\s+{_CLAUSE_START}\s", re.IGNORECASE)
 _JOIN = re.compile(
@@ -72,6 +73,8 @@ _SPACES = re.compile(r"\s+")
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
 _ARTICLE_AN = re.compile(r"(?<![\w-])(a)n(?=\s+[b-df-gj-np-tv-z])")
 _ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+[aeio])")
+# A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
+_SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
 _HOLD = "\ue000{}\ue001"
 _HELD = re.compile("\ue000(\\d+)\ue001")
@@ -103,7 +106,7 @@ def plain_english(text: str, glossary: Glossary) -> Plain:
             notes.append(_NOTE.sub("", part.strip()))
         elif sentence := _sentence(part):
             sentences.append(sentence)
-    body = " ".join(sentences)
+    body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(sentences))
     body = _HELD.sub(lambda m: "(" + _reword(held[int(m.group(1))], glossary, terms) + ")", body)
     return Plain(
         text=body,

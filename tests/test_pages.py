@@ -19,7 +19,7 @@ from .conftest import make_app
 from .test_store import incoming, record
 
 SECTIONS = ["about", "stage", "eligibility", "treatments", "outcomes", "locations", "history", "freshness", "faq",
-            "doctor", "sources", "follow", "cite"]
+            "doctor", "sources", "follow", "method", "cite"]
 HOSTILE = '</script><script>alert(1)</script> "quoted" <b>bold</b> & more'
 
 

@@ -9,6 +9,7 @@ notes, and long sentences are cut at semicolons and at commas that join two clau
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .glossary import Glossary
@@ -75,6 +76,8 @@ _ARTICLE_AN = re.compile(r"(?<![\w-])(a)n(?=\s+[b-df-gj-np-tv-z])")
 _ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+[aeio])")
 # A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
 _SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+# "..., or" at the end of an item links it to the next one; a sentence of its own ends without it.
+_DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
 _HOLD = "\ue000{}\ue001"
 _HELD = re.compile("\ue000(\\d+)\ue001")
@@ -176,7 +179,7 @@ def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
         text = pattern.sub(f" {words} ", text)
     for pattern, words in _LATIN:
         text = pattern.sub(words, text)
-    text = glossary.word_pattern.sub(lambda m: glossary.plain_word(m.group(0)), text)
+    text = glossary.word_pattern.sub(_plain_word_in(glossary), text)
     text = _ARTICLE_AN.sub(r"\1", text)
     text = _ARTICLE_A.sub(r"\1n", text)
 
@@ -188,6 +191,21 @@ def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
     text = glossary.abbreviation_pattern.sub(expand, text)
     text = _SPACES.sub(" ", text)
     return re.sub(r"\s+([,.;:!?])", r"\1", text).strip()
+
+
+def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
+    """Replace a long word unless it is part of a name ("Chronic Cluster Headache")."""
+
+    def replace(match: re.Match[str]) -> str:
+        found = match.group(0)
+        before = match.string[: match.start()].rstrip()
+        after = match.string[match.end() :].lstrip()
+        starts_sentence = not before or before[-1] in ".:;!?("
+        if found[:1].isupper() and not starts_sentence and after[:1].isupper():
+            return found
+        return glossary.plain_word(found)
+
+    return replace
 
 
 def _split(text: str) -> list[str]:
@@ -259,7 +277,7 @@ def _clause_cut(text: str) -> tuple[int, int] | None:
 
 def _sentence(text: str) -> str:
     """Make a fragment a sentence: trimmed, capitalised, with a full stop."""
-    text = text.strip().strip(",;").strip()
+    text = _DANGLING.sub("", text.strip().strip(",;").strip())
     if not text:
         return ""
     if text[0].islower():

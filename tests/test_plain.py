@@ -18,7 +18,7 @@ from .conftest import STUDIES
 GLOSSARY = load_glossary()
 # The readability the plain wording reaches on the real records, measured as below; a change
 # that makes the wording harder to read than this fails.
-MIN_MEDIAN_GRADE_DROP = 3.35
+MIN_MEDIAN_GRADE_DROP = 3.3
 
 
 def all_criteria() -> list[str]:

@@ -9,6 +9,8 @@ from typing import Any
 from .trialview import TrialPage
 
 SCHEMA = "https://schema.org/"
+# schema.org terms, with the ones whose values are links read as IRIs (as schema.org's own context does).
+CONTEXT = {"@vocab": SCHEMA, "url": {"@type": "@id"}, "item": {"@type": "@id"}, "isBasedOn": {"@type": "@id"}}
 # What may not appear raw inside <script>: "</script>" would end it, "<!--" would change its parsing.
 _SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
@@ -62,11 +64,11 @@ def page_jsonld(nodes: Sequence[Mapping[str, Any]], trial_document: Mapping[str,
     """Put the page's nodes in one JSON-LD document, beside the trial's own graph when there is one."""
     graph = [dict(node) for node in nodes]
     if trial_document is None:
-        return {"@context": {"@vocab": SCHEMA}, "@graph": graph}
+        return {"@context": CONTEXT, "@graph": graph}
     document = dict(trial_document)
     existing = document.pop("@graph", None)
     if existing is None:
         existing = [{k: v for k, v in document.items() if k != "@context"}]
-        document = {"@context": document.get("@context", {"@vocab": SCHEMA})}
+        document = {"@context": document.get("@context", CONTEXT)}
     document["@graph"] = [*existing, *graph]
     return document

@@ -19,12 +19,14 @@ from .eligibility import EXCLUSION, INCLUSION, Criterion, split_criteria
 from .events import Event
 from .glossary import Glossary
 from .plain import Plain, plain_english
-from .trials import Contact, Location, Outcome, Trial
+from .trials import Arm, Contact, Intervention, Location, Outcome, Trial
 
 # A huge record must still give a page a phone can load: lists are cut, with a count of the rest.
 SITES_PER_COUNTRY = 40
-SITES_ON_PAGE = 200
-OUTCOMES_PER_KIND = 20
+SITES_ON_PAGE = 150
+OUTCOMES_PER_KIND = 15
+ARMS_ON_PAGE = 20
+INTERVENTIONS_ON_PAGE = 20
 SUMMARY_ANSWER_CHARS = 400
 DESCRIPTION_CHARS = 160
 STALE_AFTER_DAYS = 365
@@ -132,6 +134,8 @@ class TrialPage:
     age: str
     sex: str
     criteria: tuple[CriteriaSection, ...]
+    interventions: tuple[Intervention, ...]
+    arms: tuple[Arm, ...]
     criteria_notes: tuple[str, ...]
     countries: tuple[CountrySites, ...]
     site_count: int
@@ -174,6 +178,8 @@ def build_trial_page(
         age=explain.age_words(trial.eligibility.minimum_age, trial.eligibility.maximum_age),
         sex=explain.SEX_WORDS.get(trial.eligibility.sex or "", "Not stated"),
         criteria=criteria,
+        interventions=trial.interventions[:INTERVENTIONS_ON_PAGE],
+        arms=trial.arms[:ARMS_ON_PAGE],
         criteria_notes=notes,
         countries=countries,
         site_count=len(trial.locations),

@@ -29,6 +29,9 @@ def conditions() -> str:
 @bp.get("/conditions/<slug>")
 def condition(slug: str) -> str | Response:
     """List one condition's trials, optionally of one status, with its feeds and latest changes."""
+    if "." in slug:
+        # "/conditions/asthma.atom" belongs to the feeds, which answer it where they are served.
+        abort(404, f"There is no page {slug[:80]!r}.")
     canonical = slugify(slug)
     if canonical != slug:
         if not canonical:

@@ -61,14 +61,18 @@ def page_nodes(
 
 
 def page_jsonld(nodes: Sequence[Mapping[str, Any]], trial_document: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Put the page's nodes in one JSON-LD document, beside the trial's own graph when there is one."""
+    """Put the page's nodes in one JSON-LD document, beside the trial's own graph when there is one.
+
+    The trial's document keeps its context; the page's context follows it in a context array,
+    so the page's terms read the same in both.
+    """
     graph = [dict(node) for node in nodes]
     if trial_document is None:
         return {"@context": CONTEXT, "@graph": graph}
     document = dict(trial_document)
-    existing = document.pop("@graph", None)
-    if existing is None:
-        existing = [{k: v for k, v in document.items() if k != "@context"}]
-        document = {"@context": document.get("@context", CONTEXT)}
-    document["@graph"] = [*existing, *graph]
-    return document
+    context = document.pop("@context", None)
+    trial_nodes = document.pop("@graph", None)
+    if trial_nodes is None:
+        trial_nodes = [document]
+    contexts = [*(context if isinstance(context, list) else [context] if context else []), CONTEXT]
+    return {"@context": contexts, "@graph": [*trial_nodes, *graph]}

@@ -14,12 +14,15 @@ import rdflib
 from server.eventlog import insert_events
 from server.events import Event, event_id
 from server.load import load_paths
-from server.pagemeta import script_json
+from server.pagemeta import page_jsonld, script_json
 from server.resources import resource_path
 from server.store import store_of
 
 from .conftest import make_app
 from .test_store import incoming, record
+
+# rdflib's JSON-LD parser warns about its own internals.
+pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated")
 
 SECTIONS = ["about", "stage", "eligibility", "treatments", "outcomes", "locations", "history", "freshness", "faq",
             "doctor", "sources", "follow", "method", "cite"]
@@ -214,7 +217,7 @@ def schemaorg_graph(name: str) -> rdflib.Graph:
     return rdflib.Graph().parse(data=text, format="turtle")
 
 
-@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated", "ignore:Warning, A Recursive Shape")
+@pytest.mark.filterwarnings("ignore:Warning, A Recursive Shape")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_page_json_ld_conforms_to_the_schema_org_shapes(store, client):
     store.store_batch([incoming(record("NCT04514484"))])
@@ -248,3 +251,26 @@ def test_a_record_with_every_list_inflated_still_gives_a_page_under_150_kb(store
     page = page_of(client, "NCT04047862")
     assert len(page.encode()) < 150_000
     assert "3303 sites in" in page and "more: see" in page
+
+
+def test_the_trial_graph_and_the_page_nodes_share_one_document():
+    trial_document = {
+        "@context": {"@vocab": "https://schema.org/", "ex": "https://example.org/vocab#"},
+        "@id": "https://example.org/trials/NCT00000000#trial",
+        "@type": "MedicalTrial",
+        "name": "A trial",
+        "ex:siteCount": 3,
+    }
+    page_nodes = [{"@id": "https://example.org/trials/NCT00000000", "@type": "WebPage",
+                   "url": "https://example.org/trials/NCT00000000",
+                   "about": {"@id": "https://example.org/trials/NCT00000000#trial"}}]
+    merged = page_jsonld(page_nodes, trial_document)
+    graph = rdflib.Graph().parse(data=json.dumps(merged), format="json-ld")
+    schema = rdflib.Namespace("https://schema.org/")
+    trial = rdflib.URIRef("https://example.org/trials/NCT00000000#trial")
+    page = rdflib.URIRef("https://example.org/trials/NCT00000000")
+    assert (trial, rdflib.RDF.type, schema.MedicalTrial) in graph
+    assert (trial, rdflib.URIRef("https://example.org/vocab#siteCount"), rdflib.Literal(3)) in graph
+    assert (page, schema.about, trial) in graph and (page, schema.url, page) in graph
+    alone = rdflib.Graph().parse(data=json.dumps(trial_document), format="json-ld")
+    assert set(alone) <= set(graph)

@@ -133,6 +133,8 @@ def enrollment_words(count: int | None, kind: str | None) -> str | None:
     """Say the enrollment in plain words: "a target of 18 participants — a small study"."""
     if count is None:
         return None
+    if count == 0:
+        return "no participants enrolled" if kind == "ACTUAL" else "no enrollment target given"
     noun = "participant" if count == 1 else "participants"
     size = next((words for limit, words in ENROLLMENT_SIZES if count <= limit), VERY_LARGE)
     if kind == "ACTUAL":

@@ -201,6 +201,8 @@ def sync(full: bool, source: Path | None, wait: bool) -> None:
     """Bring the store up to date with the registry and post the changes as events."""
     from .sync import describe, sync_with_config
 
+    # Retries and rejected records are worth a line each; requests that went well are not.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     _create_store()
     progress = SyncProgress()
     try:
@@ -217,8 +219,6 @@ def sync(full: bool, source: Path | None, wait: bool) -> None:
         progress.done()
         raise click.ClickException(f"sync failed: {exc}") from None
     progress.done()
-    for line in summary.rejected:
-        click.echo(f"rejected: {line}", err=True)
     click.echo(describe(summary))
 
 

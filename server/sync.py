@@ -77,7 +77,6 @@ class SyncSummary:
     started: float = field(default_factory=time.monotonic)
     counts: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
-    rejected: list[str] = field(default_factory=list)
     registry_timestamp: str | None = None
     since: dt.date | None = None
     total_count: int | None = None
@@ -253,7 +252,6 @@ class _Pass:
 
     def _reject(self, exc: InvalidRecord) -> None:
         self.summary.counts["rejected"] += 1
-        self.summary.rejected.append(str(exc))
         log.warning("rejected %s", exc)
 
     def _reconcile(self, seen: set[str]) -> None:

@@ -193,7 +193,7 @@ def build_trial_page(
             )
             if outcomes
         ),
-        history=tuple(_history(e) for e in events if e.kind in HISTORY_KINDS),
+        history=tuple(entry for e in events if e.kind in HISTORY_KINDS for entry in _history(e)),
         freshness=freshness,
         faq=(),
         conditions=tuple(trial_conditions(trial)),
@@ -238,23 +238,31 @@ def _countries(locations: Sequence[Location]) -> tuple[CountrySites, ...]:
     return tuple(result)
 
 
-def _history(event: Event) -> HistoryEntry:
+def _history(event: Event) -> list[HistoryEntry]:
+    """Say what an event changed: the overall status, or the status of each site it names."""
     date = event.registry_last_update or event.detected_at.date().isoformat()
-    old = explain.label(event.old, explain.STATUS_LABELS) if isinstance(event.old, str) else None
-    new = explain.label(event.new, explain.STATUS_LABELS) if isinstance(event.new, str) else None
     if event.kind == "status":
-        text = f"Overall status changed from {old} to {new}" if old else f"Overall status: {new}"
-    else:
-        site = ", ".join(
-            str(event.detail[key]) for key in ("facility", "city", "country") if event.detail.get(key)
-        ) or "A site"
-        if old and new:
-            text = f"{site}: {old} to {new}"
-        elif new:
-            text = f"{site} added: {new}"
+        old, new = _status(event.old), _status(event.new)
+        text = f"Overall status changed from {old} to {new}" if event.old else f"Overall status: {new}"
+        if event.detail.get("why_stopped"):
+            text += f" (reason given: {event.detail['why_stopped']})"
+        return [HistoryEntry(date, text, event.kind)]
+    entries = []
+    for site in event.detail.get("sites", []):
+        where = ", ".join(str(site[key]) for key in ("facility", "city", "country") if site.get(key)) or "A site"
+        change = site.get("change")
+        if change == "added":
+            text = f"{where}: site added ({_status(site.get('new'))})"
+        elif change == "removed":
+            text = f"{where}: site no longer listed (was {_status(site.get('old'))})"
         else:
-            text = f"{site} closed or removed" + (f" (was {old})" if old else "")
-    return HistoryEntry(date, text, event.kind)
+            text = f"{where}: {_status(site.get('old'))} to {_status(site.get('new'))}"
+        entries.append(HistoryEntry(date, text, event.kind))
+    return entries
+
+
+def _status(code: object) -> str:
+    return explain.label(code, explain.STATUS_LABELS) if isinstance(code, str) else "status not given"
 
 
 def _with_faq(page: TrialPage) -> TrialPage:

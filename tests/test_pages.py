@@ -175,9 +175,15 @@ def test_status_history_is_rendered_from_the_stores_events(store, client):
     events = [
         Event(event_id("NCT00001908", "status", "a", "b"), "NCT00001908", "status", "NOT_YET_RECRUITING", "RECRUITING",
               {}, version, "2024-01-15", dt.datetime(2024, 1, 16, tzinfo=dt.UTC)),
-        Event(event_id("NCT00001908", "site_status", "a", "b"), "NCT00001908", "site_status", "RECRUITING", "COMPLETED",
-              {"facility": "Clinical Center <NIH>", "city": "Bethesda"}, version, "2024-03-02",
-              dt.datetime(2024, 3, 3, tzinfo=dt.UTC)),
+        Event(event_id("NCT00001908", "site_status", "a", "b"), "NCT00001908", "site_status", None, None,
+              {"sites": [
+                  {"change": "status", "facility": "Clinical Center <NIH>", "city": "Bethesda", "state": "Maryland",
+                   "country": "United States", "old": "RECRUITING", "new": "COMPLETED"},
+                  {"change": "added", "facility": "Hôpital Nord", "city": "Marseille", "state": None,
+                   "country": "France", "old": None, "new": "NOT_YET_RECRUITING"},
+                  {"change": "removed", "facility": None, "city": "Lyon", "state": None,
+                   "country": "France", "old": "RECRUITING", "new": None},
+              ]}, version, "2024-03-02", dt.datetime(2024, 3, 3, tzinfo=dt.UTC)),
         Event(event_id("NCT00001908", "eligibility", "a", "b"), "NCT00001908", "eligibility", None, None,
               {}, version, "2024-03-02", dt.datetime(2024, 3, 3, tzinfo=dt.UTC)),
     ]
@@ -186,7 +192,9 @@ def test_status_history_is_rendered_from_the_stores_events(store, client):
     page = page_of(client, "NCT00001908")
     history = page[page.index('<section id="history"') : page.index('<section id="freshness"')]
     assert "Overall status changed from Not yet recruiting to Recruiting" in history
-    assert "Clinical Center &lt;NIH&gt;, Bethesda: Recruiting to Completed" in history
+    assert "Clinical Center &lt;NIH&gt;, Bethesda, United States: Recruiting to Completed" in history
+    assert "Hôpital Nord, Marseille, France: site added (Not yet recruiting)" in history
+    assert "Lyon, France: site no longer listed (was Recruiting)" in history
     assert history.index("2024-03-02") < history.index("2024-01-15")  # newest first
     assert "eligibility" not in history.lower()
 

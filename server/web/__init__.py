@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import browse, errors, pages, sitemaps
+from . import browse, errors, pages, sitemaps, status
 
 
 def register(app: Flask) -> None:
@@ -12,4 +12,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(sitemaps.bp)
+    app.register_blueprint(status.bp)
     errors.register(app)

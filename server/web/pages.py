@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, abort, current_app, render_template, request
 
-from ..errors import TrialNotFound
-from ..store import store_of
-from ..trials import NCT_ID, canonical_nct_id, parse_trial
+from ..store import StoredTrial, store_of
+from ..trials import parse_trial
 
 bp = Blueprint("pages", __name__)
 
@@ -32,15 +30,6 @@ def _page_number() -> int:
     return int(text)
 
 
-@bp.get("/trials/<nct_id>")
-def trial(nct_id: str) -> str | Response:
-    """Show one trial; redirect other spellings of its NCT ID to the canonical one."""
-    if not NCT_ID.match(nct_id):
-        canonical = canonical_nct_id(nct_id)
-        if canonical is None:
-            abort(404, f"{nct_id!r} is not an NCT ID: they look like NCT01234567.")
-        return redirect(url_for("pages.trial", nct_id=canonical), code=301)
-    stored = store_of(current_app).current(nct_id)
-    if stored.removed_at is not None:
-        raise TrialNotFound(nct_id)
+def render_trial(stored: StoredTrial) -> str:
+    """Render the HTML page of one trial (linked_data.trial negotiates and calls this for HTML)."""
     return render_template("trial.html", trial=parse_trial(stored.record), stored=stored)

@@ -75,7 +75,7 @@ def jsonld_document(trial: Trial, source: Source, context: Mapping[str, Any]) ->
     """Describe one trial version as a JSON-LD document that carries ``context`` inline.
 
     ``context`` is the value of ``@context`` in vocab/context.jsonld, rebased on the site
-    (``server.vocab.load_vocabulary(base_url).context``); inline, it needs no fetching.
+    (``server.vocabulary.load_vocabulary(base_url).context``); inline, it needs no fetching.
     """
     return {"@context": dict(context), **describe(trial, source)}
 

@@ -15,9 +15,12 @@ from server import graph
 from server.dates import PartialDate
 from server.mesh import mesh_ui
 from server.trials import Arm, DateStruct, GeoPoint, Link, Location, Outcome, Trial, parse_trial
-from server.vocab import load_vocabulary
+from server.vocabulary import load_vocabulary
 
 from .conftest import STUDIES
+
+# rdflib's JSON-LD parser builds a ConjunctiveGraph internally: not ours to change.
+pytestmark = [pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")]
 
 BASE = "https://example.org/ct"
 # Plain namespaces: pytest's collection probes module globals, and rdflib's closed ones warn.

@@ -16,6 +16,9 @@ from server.web.linked_data import renditions_of
 
 from .conftest import STUDIES, VERSIONS
 
+# rdflib's JSON-LD parser builds a ConjunctiveGraph internally: not ours to change.
+pytestmark = [pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")]
+
 SDO = Namespace("https://schema.org/")
 READERS = {"application/ld+json": "json-ld", "text/turtle": "turtle", "application/n-triples": "nt",
            "application/rdf+xml": "xml"}

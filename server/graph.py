@@ -108,6 +108,9 @@ def serialize(document: Mapping[str, Any], fmt: Format) -> bytes:
         trial_triples(document), format=ox.RdfFormat.from_media_type(fmt.mimetype), prefixes=_prefixes(document)
     )
     assert output is not None  # without an output file, serialize returns the bytes
+    if fmt.extension == "rdf":
+        # XML parsers read a raw carriage return as a line feed; a character reference keeps it.
+        output = output.replace(b"\r", b"&#13;")
     return output
 
 

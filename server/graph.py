@@ -75,7 +75,7 @@ def jsonld_document(trial: Trial, source: Source, context: Mapping[str, Any]) ->
     """Describe one trial version as a JSON-LD document that carries ``context`` inline.
 
     ``context`` is the value of ``@context`` in vocab/context.jsonld, rebased on the site
-    (``server.vocab.load_vocabulary(base_url).context``); inline, it needs no fetching.
+    (``server.vocabulary.load_vocabulary(base_url).context``); inline, it needs no fetching.
     """
     return {"@context": dict(context), **describe(trial, source)}
 
@@ -108,6 +108,9 @@ def serialize(document: Mapping[str, Any], fmt: Format) -> bytes:
         trial_triples(document), format=ox.RdfFormat.from_media_type(fmt.mimetype), prefixes=_prefixes(document)
     )
     assert output is not None  # without an output file, serialize returns the bytes
+    if fmt.extension == "rdf":
+        # XML parsers read a raw carriage return as a line feed; a character reference keeps it.
+        output = output.replace(b"\r", b"&#13;")
     return output
 
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import pyoxigraph as ox
+
 from .dates import PartialDate
 
 # Characters XML 1.0 cannot hold: RDF/XML could not carry them, so no format does.
@@ -25,7 +27,13 @@ def text(value: str | None) -> str | None:
 def iri(value: str | None) -> str | None:
     """Return a link from the registry if it is an http(s) IRI, else None (a broken link is dropped)."""
     value = value.strip() if value else None
-    return value if value and _HTTP_IRI.match(value) else None
+    if not value or not _HTTP_IRI.match(value):
+        return None
+    try:
+        ox.NamedNode(value)  # the full IRI grammar: percent escapes, one fragment, a valid host
+    except ValueError:
+        return None
+    return value
 
 
 def date(value: PartialDate | None) -> dict[str, str] | None:

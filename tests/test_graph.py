@@ -8,16 +8,21 @@ import json
 import extruct
 import orjson
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
-from server import graph
+from server import graph, literals
 from server.dates import PartialDate
 from server.mesh import mesh_ui
 from server.trials import Arm, DateStruct, GeoPoint, Link, Location, Outcome, Trial, parse_trial
-from server.vocab import load_vocabulary
+from server.vocabulary import load_vocabulary
 
 from .conftest import STUDIES
+
+# rdflib's JSON-LD parser builds a ConjunctiveGraph internally: not ours to change.
+pytestmark = [pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")]
 
 BASE = "https://example.org/ct"
 # Plain namespaces: pytest's collection probes module globals, and rdflib's closed ones warn.
@@ -232,6 +237,7 @@ def test_outcomes_dates_and_ages_keep_what_the_registry_says():
 def test_links_that_are_not_http_iris_are_left_out():
     trial = dataclasses.replace(fixture_trial(), see_also=(
         Link("ok", "https://example.org/study info"), Link("ok", "www.example.org"), Link("ok", "https://example.org/a?b=1"),
+        Link("ok", "https://example.org/100%zz"), Link("ok", "https://example.org/a#b#c"), Link("ok", "https://[host"),
     ))
     g = described(trial, "rdf")
     assert values(g, PAGE, SDO.relatedLink) == {URIRef("https://example.org/a?b=1")}
@@ -288,3 +294,14 @@ def test_the_negotiation_table_has_one_row_per_format():
     assert graph.BY_MIMETYPE["text/turtle"].extension == "ttl"
     assert graph.BY_MIMETYPE["application/json"].extension == "jsonld"
     assert len(set(graph.BY_MIMETYPE)) == sum(1 + len(f.aliases) for f in graph.FORMATS)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(min_size=1, max_size=40))
+@example(text="a\r\nb\rc\td")  # XML parsers turn a raw CR into LF unless it is escaped
+@example(text="\x00\x1f")
+def test_any_registry_text_reads_back_the_same_from_every_format(text):
+    trial = dataclasses.replace(fixture_trial(), brief_summary=text)
+    expected = {Literal(cleaned)} if (cleaned := literals.text(text)) else set()
+    for fmt in RDF_FORMATS:
+        assert values(described(trial, fmt.extension), TRIAL, SDO.description) == expected, fmt.extension

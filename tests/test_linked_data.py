@@ -12,9 +12,12 @@ from rdflib.compare import isomorphic
 
 from server.graph import FORMATS
 from server.load import load_paths
-from server.web.linked_data import renditions_of
+from server.web.linked_data import renditions_of, trial_jsonld, trial_script_json
 
 from .conftest import STUDIES, VERSIONS
+
+# rdflib's JSON-LD parser builds a ConjunctiveGraph internally: not ours to change.
+pytestmark = [pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")]
 
 SDO = Namespace("https://schema.org/")
 READERS = {"application/ld+json": "json-ld", "text/turtle": "turtle", "application/n-triples": "nt",
@@ -163,3 +166,13 @@ def test_served_json_ld_carries_the_published_context(client):
     assert document["@context"] == context.json()["@context"]
     assert document["@type"] == "MedicalTrial"
     assert json.loads(client.get(f"{TRIAL}.jsonld").text) == document
+
+
+def test_pages_get_the_cached_json_ld_ready_for_a_script_element(app, client, store):
+    served = client.get(f"{TRIAL}.jsonld").json()
+    with app.app_context():
+        stored = store.current("NCT00202163")
+        embedded = trial_script_json(stored)
+        assert trial_jsonld(stored) == served
+    assert not {"<", ">", "&"} & set(embedded)
+    assert json.loads(embedded) == served

@@ -18,7 +18,7 @@ from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
 from ..renditions import Renditions
 from ..store import StoredTrial, store_of
 from ..trials import NCT_ID, Trial, canonical_nct_id, parse_trial
-from ..vocab import load_vocabulary, vocabulary_terms
+from ..vocabulary import load_vocabulary, vocabulary_terms
 from . import pages
 
 bp = Blueprint("linked_data", __name__)

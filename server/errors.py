@@ -31,3 +31,7 @@ class TrialNotFound(TrialpubError):
 
 class StoreUnavailable(TrialpubError):
     """The SQL store cannot be reached."""
+
+
+class TripleStoreUnavailable(TrialpubError):
+    """The triple store cannot be opened or reached."""

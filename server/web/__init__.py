@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, pages
+from . import dataset, errors, pages, sparql
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and error handler to the app."""
     app.register_blueprint(pages.bp)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(dataset.bp)
     errors.register(app)

@@ -1,0 +1,253 @@
+"""The SPARQL store: embedded Oxigraph by default, a remote SPARQL 1.1 store for scale.
+
+Oxigraph (RocksDB underneath) lets one process at a time open a directory for writing, and a
+read-only open of a directory another process writes is undefined behaviour. So the writer
+(``trialpub load``, ``sync``, ``reindex``) alone opens ``<data_dir>/oxigraph/primary``, and
+publishes what it wrote as a snapshot: a RocksDB checkpoint under ``snapshots/`` (hard links to
+the immutable table files, so cheap) named by the ``current`` pointer file. Query processes open
+the snapshot the pointer names, read-only, and move to a newer one when the pointer changes.
+A reader holds a shared lock on the snapshot it has open; the writer deletes an older snapshot
+only when it can take that lock exclusively, so no snapshot vanishes under a running query or dump.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pyoxigraph as ox
+
+from .errors import TripleStoreUnavailable
+
+POINTER = "current"
+CLASS_COUNTS = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { GRAPH ?g { ?s a ?c } } GROUP BY ?c"
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """What the triple store holds, for the dataset description."""
+
+    quads: int
+    graphs: int
+    classes: dict[str, int]  # class IRI -> number of distinct instances
+
+
+class TripleStore(Protocol):
+    """Where trial graphs are written: the embedded store or a remote one."""
+
+    identity: str  # names this store, so switching stores is noticed and triggers a rebuild
+
+    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+        """Make each named graph hold exactly the given N-Triples."""
+
+    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+        """Add N-Triples to a named graph, keeping what it holds."""
+
+    def remove_graphs(self, graphs: Iterable[str]) -> None:
+        """Remove named graphs; a graph that is not there is no error."""
+
+    def clear(self) -> None:
+        """Remove everything."""
+
+    def is_empty(self) -> bool:
+        """Say whether the store holds no triple at all."""
+
+    def statistics(self) -> Statistics:
+        """Count what the store holds."""
+
+    def iter_graph_ntriples(self) -> Iterator[bytes]:
+        """Yield the whole store as N-Triples, a chunk at a time."""
+
+    def publish(self) -> None:
+        """Make what was written visible to queries."""
+
+    def close(self) -> None:
+        """Release the store."""
+
+
+def oxigraph_root(data_dir: str | Path) -> Path:
+    """Return the directory of the embedded store."""
+    return Path(data_dir) / "oxigraph"
+
+
+def current_snapshot(root: Path) -> Path | None:
+    """Return the snapshot queries should read, or None before the first publication."""
+    try:
+        name = (root / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return None
+    path = root / "snapshots" / name
+    return path if name and path.is_dir() else None
+
+
+def parse_ntriples(ntriples: bytes, graph: str) -> Iterator[ox.Quad]:
+    """Read N-Triples into quads of one named graph (plain strings stay plain strings)."""
+    name = ox.NamedNode(graph)
+    for triple in ox.parse(ntriples, ox.RdfFormat.N_TRIPLES):
+        yield ox.Quad(triple.subject, triple.predicate, triple.object, name)
+
+
+class OxigraphStore:
+    """The embedded store, opened for writing by one process at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.identity = f"oxigraph:{root.resolve()}"
+        (root / "snapshots").mkdir(parents=True, exist_ok=True)
+        try:
+            self.store = ox.Store(str(root / "primary"))
+        except OSError as exc:
+            raise TripleStoreUnavailable(
+                f"cannot open the triple store at {root / 'primary'} for writing "
+                f"(another trialpub load, sync or reindex may be running): {exc}"
+            ) from None
+
+    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+        quads: list[ox.Quad] = []
+        for graph, ntriples in graphs.items():
+            quads.extend(parse_ntriples(ntriples, graph))
+        # Readers see snapshots taken between batches, never this half-written state; a crash
+        # here leaves the SQL side unmarked, so the next reconcile writes these graphs again.
+        for graph in graphs:
+            self.store.remove_graph(ox.NamedNode(graph))
+        self.store.extend(quads)
+
+    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+        self.store.extend(list(parse_ntriples(ntriples, graph)))
+
+    def remove_graphs(self, graphs: Iterable[str]) -> None:
+        for graph in graphs:
+            name = ox.NamedNode(graph)
+            if self.store.contains_named_graph(name):
+                self.store.remove_graph(name)
+
+    def clear(self) -> None:
+        self.store.clear()
+
+    def is_empty(self) -> bool:
+        return not bool(self.store.query("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"))
+
+    def statistics(self) -> Statistics:
+        solutions = self.store.query(CLASS_COUNTS)
+        assert isinstance(solutions, ox.QuerySolutions)
+        classes = {
+            solution["c"].value: int(solution["n"].value)
+            for solution in solutions
+            if isinstance(solution["c"], ox.NamedNode)
+        }
+        graphs = sum(1 for _ in self.store.named_graphs())
+        return Statistics(quads=len(self.store), graphs=graphs, classes=classes)
+
+    def iter_graph_ntriples(self) -> Iterator[bytes]:
+        yield from iter_ntriples(self.store)
+
+    def publish(self) -> None:
+        """Checkpoint the store into a new snapshot and point queries at it."""
+        self.store.flush()
+        snapshots = self.root / "snapshots"
+        name = f"{time.time_ns():020d}"
+        self.store.backup(str(snapshots / name))
+        pointer = self.root / f"{POINTER}.tmp"
+        pointer.write_text(name + "\n")
+        os.replace(pointer, self.root / POINTER)
+        prune_snapshots(self.root)
+
+    def close(self) -> None:
+        del self.store
+
+
+def serialize_rdf(
+    triples: Iterable[ox.Triple],
+    rdf_format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
+    prefixes: dict[str, str] | None = None,
+) -> bytes:
+    """Serialise triples to bytes with Oxigraph's writers."""
+    body = ox.serialize(triples, format=rdf_format, prefixes=prefixes)
+    assert body is not None  # without an output file, serialize returns the bytes
+    return body
+
+
+def iter_ntriples(store: ox.Store, chunk: int = 20_000) -> Iterator[bytes]:
+    """Yield every quad of a store as N-Triples (graph names dropped), in bounded chunks."""
+    batch: list[ox.Triple] = []
+    for quad in store.quads_for_pattern(None, None, None, None):
+        batch.append(quad.triple)
+        if len(batch) >= chunk:
+            yield serialize_rdf(batch)
+            batch = []
+    if batch:
+        yield serialize_rdf(batch)
+
+
+def _lock_path(snapshot: Path) -> Path:
+    return snapshot.with_name(snapshot.name + ".lock")
+
+
+def prune_snapshots(root: Path) -> None:
+    """Delete every snapshot but the current one that no reader has open."""
+    current = current_snapshot(root)
+    for snapshot in (root / "snapshots").iterdir():
+        if not snapshot.is_dir() or snapshot == current:
+            continue
+        with _lock_path(snapshot).open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # still read; a later publication deletes it
+            shutil.rmtree(snapshot, ignore_errors=True)
+            _lock_path(snapshot).unlink(missing_ok=True)
+
+
+class SnapshotReader:
+    """Keeps the newest published snapshot open read-only, with a shared lock on it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._path: Path | None = None
+        self._lock: IO[str] | None = None
+        self._store: ox.Store | None = None
+
+    def store(self) -> ox.Store | None:
+        """Return the newest snapshot's store, or None before the first publication."""
+        for _ in range(5):
+            snapshot = current_snapshot(self.root)
+            if snapshot is None:
+                return None
+            if snapshot == self._path and self._store is not None:
+                return self._store
+            self.close()
+            lock = _lock_path(snapshot).open("a")
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            if not snapshot.is_dir():  # pruned between reading the pointer and locking
+                lock.close()
+                continue
+            self._path, self._lock, self._store = snapshot, lock, ox.Store.read_only(str(snapshot))
+            return self._store
+        return None
+
+    def close(self) -> None:
+        """Close the snapshot and release its lock."""
+        self._store = None
+        self._path = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def open_triplestore(config: Mapping[str, Any]) -> TripleStore:
+    """Open the configured store for writing."""
+    if config["TRIPLESTORE"] == "remote":
+        from .remotestore import RemoteStore
+
+        return RemoteStore.from_config(config)
+    if config["TRIPLESTORE"] != "oxigraph":
+        raise TripleStoreUnavailable(
+            f"triplestore must be \"oxigraph\" or \"remote\", not {config['TRIPLESTORE']!r}"
+        )
+    return OxigraphStore(oxigraph_root(config["DATA_DIR"]))

@@ -7,13 +7,18 @@ import gzip
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from .store import Store, StoredTrial
+from .triplestore import export_ntriples
+
+# A trial's current version -> its JSON-LD document, as /trials/NCT….jsonld serves it.
+RenderJsonLd = Callable[[StoredTrial], dict[str, Any]]
 DUMP_NAME = re.compile(r"^trialpub-(\d{4}-\d{2}-\d{2})\.(nt|jsonl)\.gz$")
 CHECKSUM_SUFFIX = ".sha256"
 # What each dump holds, by its file extension.
@@ -128,3 +133,17 @@ def prune_dumps(folder: Path, keep: int) -> list[str]:
             (folder / dump.name).unlink(missing_ok=True)
             deleted.append(dump.name)
     return deleted
+
+
+def dumps_folder(config: Mapping[str, Any]) -> Path:
+    """Return the folder dumps are written to and served from."""
+    return Path(config["DATA_DIR"]) / "dumps"
+
+
+def make_dumps(config: Mapping[str, Any], store: Store, render: RenderJsonLd, date: dt.date) -> list[DumpFile]:
+    """Write the day's dumps, streaming both, then delete the oldest past ``dumps_keep`` days."""
+    folder = dumps_folder(config)
+    documents = (render(trial) for trial in store.iter_current() if trial.removed_at is None)
+    made = [write_ntriples_dump(folder, date, export_ntriples(config)), write_jsonld_dump(folder, date, documents)]
+    prune_dumps(folder, config["DUMPS_KEEP"])
+    return made

@@ -240,6 +240,25 @@ class SnapshotReader:
             self._lock = None
 
 
+def export_ntriples(config: Mapping[str, Any]) -> Iterator[bytes]:
+    """Yield everything queries see, as N-Triples: the newest snapshot, or the remote store's graphs."""
+    if config["TRIPLESTORE"] == "remote":
+        remote = open_triplestore(config)
+        try:
+            yield from remote.iter_graph_ntriples()
+        finally:
+            remote.close()
+        return
+    reader = SnapshotReader(oxigraph_root(config["DATA_DIR"]))
+    store = reader.store()
+    if store is None:
+        raise TripleStoreUnavailable("the triple store is not built yet: load trials, or run `trialpub reindex`")
+    try:
+        yield from iter_ntriples(store)
+    finally:
+        reader.close()
+
+
 def open_triplestore(config: Mapping[str, Any]) -> TripleStore:
     """Open the configured store for writing."""
     if config["TRIPLESTORE"] == "remote":

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from ..dataset import DatasetFacts, dataset_jsonld, void_graph
 from ..dates import as_utc
-from ..dumps import CHECKSUM_SUFFIX, DUMP_NAME, list_dumps
+from ..dumps import CHECKSUM_SUFFIX, DUMP_NAME, dumps_folder, list_dumps
 from ..indexstate import get_state
 from ..sparql import GRAPH_FORMATS, rdflib_format
 from ..store import store_of
@@ -21,8 +21,8 @@ EXAMPLES = 3
 
 
 def dumps_dir(app: Flask) -> Path:
-    """Return the folder dumps are written to and served from."""
-    return Path(app.config["DATA_DIR"]) / "dumps"
+    """Return the folder the app serves dumps from."""
+    return dumps_folder(app.config)
 
 
 def dataset_facts(app: Flask) -> DatasetFacts:

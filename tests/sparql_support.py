@@ -15,6 +15,8 @@ from server.trials import parse_trial
 from server.triplestore import open_triplestore
 from server.web.sparql import EXTENSION as QUERY_SERVICE
 
+from .conftest import STUDIES, LiveServer, make_app
+
 
 def standin_render(base_url: str) -> Callable[[StoredTrial], bytes]:
     """A small trial graph (name, status, conditions, site countries) until the real mapping lands."""
@@ -49,6 +51,16 @@ def index_app(app: Flask) -> ReconcileSummary:
         triples.close()
 
 
+def indexed_app(tmp_path: Path, database_url: str, trials: int, **settings: object) -> Flask:
+    """An app holding the first fixture trials, indexed."""
+    from server.load import load_paths
+
+    app = make_app(tmp_path, database_url, **settings)
+    load_paths(store_of(app), sorted(STUDIES.glob("*.json"))[:trials])
+    index_app(app)
+    return app
+
+
 def stop_queries(app: Flask) -> None:
     """Stop the app's query processes."""
     service = app.extensions.pop(QUERY_SERVICE, None)
@@ -76,7 +88,7 @@ class RemoteStoreServer:
         self.ox = ox
         self.store = ox.Store()
         self.requests: list[tuple[str, str]] = []
-        self.live = LiveWsgi(self.wsgi)
+        self.live = LiveServer(self.wsgi)  # type: ignore[arg-type]
         self.url = self.live.url
 
     def __enter__(self) -> RemoteStoreServer:
@@ -154,27 +166,6 @@ class RemoteStoreServer:
             "triplestore_password": self.PASSWORD,
             "triplestore_auth": "basic",
         }
-
-
-class LiveWsgi:
-    """Any WSGI callable under a real threaded server on 127.0.0.1."""
-
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        import threading
-
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveWsgi:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
 
 
 def standin_jsonld(base_url: str) -> Callable[[StoredTrial], dict]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
+import secrets
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -86,13 +88,6 @@ def current_snapshot(root: Path) -> Path | None:
     return path if name and path.is_dir() else None
 
 
-def parse_ntriples(ntriples: bytes, graph: str) -> Iterator[ox.Quad]:
-    """Read N-Triples into quads of one named graph (plain strings stay plain strings)."""
-    name = ox.NamedNode(graph)
-    for triple in ox.parse(ntriples, ox.RdfFormat.N_TRIPLES):
-        yield ox.Quad(triple.subject, triple.predicate, triple.object, name)
-
-
 class OxigraphStore:
     """The embedded store, opened for writing by one process at a time."""
 
@@ -109,17 +104,16 @@ class OxigraphStore:
             ) from None
 
     def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
-        quads: list[ox.Quad] = []
-        for graph, ntriples in graphs.items():
-            quads.extend(parse_ntriples(ntriples, graph))
-        # Readers see snapshots taken between batches, never this half-written state; a crash
-        # here leaves the SQL side unmarked, so the next reconcile writes these graphs again.
+        # Oxigraph's own parser reads the bytes (plain strings stay plain, no Python object per
+        # triple), the whole batch in one transaction. Readers see snapshots taken between
+        # batches, never a half-replaced graph; a crash here leaves the SQL side unmarked, so the
+        # next reconcile writes these graphs again.
         for graph in graphs:
             self.store.remove_graph(ox.NamedNode(graph))
-        self.store.extend(quads)
+        self.store.load(as_nquads(graphs), ox.RdfFormat.N_QUADS)
 
     def add_to_graph(self, graph: str, ntriples: bytes) -> None:
-        self.store.extend(list(parse_ntriples(ntriples, graph)))
+        self.store.load(ntriples, ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
 
     def remove_graphs(self, graphs: Iterable[str]) -> None:
         for graph in graphs:
@@ -149,7 +143,6 @@ class OxigraphStore:
 
     def publish(self) -> None:
         """Checkpoint the store into a new snapshot and point queries at it."""
-        self.store.flush()
         snapshots = self.root / "snapshots"
         name = f"{time.time_ns():020d}"
         self.store.backup(str(snapshots / name))
@@ -160,6 +153,51 @@ class OxigraphStore:
 
     def close(self) -> None:
         del self.store
+
+
+# One N-Triples line: a subject without blanks, a predicate IRI, the object, the final dot.
+_NT_LINE = re.compile(rb"^(\S+) (<[^>]*>) (.+?)\s*\.$")
+
+
+def as_nquads(graphs: Mapping[str, bytes]) -> bytes:
+    """Put N-Triples documents into named graphs, as one N-Quads document.
+
+    Blank node labels get a suffix of their graph's own, so two documents' ``_:b0`` stay apart.
+    A document with a line of another shape (a comment after the dot) goes through the parser.
+    """
+    out: list[bytes] = []
+    for graph, ntriples in graphs.items():
+        name = f"<{graph}>".encode()
+        tag = b"_" + secrets.token_hex(8).encode()
+        lines: list[bytes] = []
+        for raw in ntriples.splitlines():
+            line = raw.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            match = _NT_LINE.match(line)
+            if match is None:
+                lines = _parsed_nquads(graph, ntriples)
+                break
+            subject, predicate, obj = match.groups()
+            subject += tag if subject.startswith(b"_:") else b""
+            obj += tag if obj.startswith(b"_:") else b""
+            lines.append(b" ".join((subject, predicate, obj, name, b".\n")))
+        out.extend(lines)
+    return b"".join(out)
+
+
+def _parsed_nquads(graph: str, ntriples: bytes) -> list[bytes]:
+    fresh: dict[str, ox.BlankNode] = {}
+
+    def own(term: Any) -> Any:
+        return fresh.setdefault(term.value, ox.BlankNode()) if isinstance(term, ox.BlankNode) else term
+
+    name = ox.NamedNode(graph)
+    quads = [
+        ox.Quad(own(q.subject), q.predicate, own(q.object), name)
+        for q in ox.parse(ntriples, ox.RdfFormat.N_TRIPLES)
+    ]
+    return [ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""]
 
 
 def serialize_rdf(

@@ -31,6 +31,7 @@ def test_replacing_a_graph_drops_what_it_held(tmp_path: Path):
     assert names(store.store) == {"second", "other"}
     # Blank nodes of different documents stay apart, and of a replaced document go with it.
     assert len(store.store) == 4
+    assert len({q.subject for q in store.store if isinstance(q.subject, ox.BlankNode)}) == 2
     store.remove_graphs([G2, "http://127.0.0.1:8000/trials/NCT09999999"])
     assert names(store.store) == {"second"}
     store.close()
@@ -107,3 +108,18 @@ def test_ntriples_export_loads_back_whole(tmp_path: Path):
         fresh.load(chunk, ox.RdfFormat.N_TRIPLES)
     assert len(fresh) == len(writer.store) == 4
     writer.close()
+
+
+def test_documents_of_any_ntriples_shape_are_written(tmp_path: Path):
+    store = OxigraphStore(tmp_path / "ox")
+    odd = b'<http://e/a> <http://e/p> "a dot . and _:x inside" .\n_:b0 <http://e/p> <http://e/a>  . # a comment\n\n'
+    plain = b"_:b0 <http://e/p> <http://e/b> .\n<http://e/b> <http://e/q> _:b0 .\n"
+    store.replace_graphs({G1: odd, G2: plain})
+    assert len(store.store) == 4
+    blanks = {q.graph_name.value: q.subject for q in store.store if isinstance(q.subject, ox.BlankNode)}
+    assert blanks[G1] != blanks[G2]
+    joined = store.store.query(f"ASK {{ GRAPH <{G2}> {{ ?x <http://e/p> <http://e/b> . <http://e/b> <http://e/q> ?x }} }}")
+    assert bool(joined)
+    literal = store.store.query(f'ASK {{ GRAPH <{G1}> {{ ?s ?p "a dot . and _:x inside" }} }}')
+    assert bool(literal)
+    store.close()

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -29,7 +30,7 @@ from .indexstate import (
 )
 from .resources import resource_path
 from .store import Store, StoredTrial
-from .triplestore import TripleStore, serialize_rdf
+from .triplestore import TripleStore, open_triplestore, serialize_rdf
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +170,27 @@ def _write_vocab(store: Store, triples: TripleStore, base_url: str) -> None:
         triples.replace_graphs({vocab_graph(base_url): ntriples})
         set_state(store, "vocab", digest)
 
+
+
+def reconcile_app(
+    config: Mapping[str, Any],
+    store: Store,
+    render: RenderTrial,
+    on_trial: Callable[[], None] | None = None,
+    rebuild: bool = False,
+) -> ReconcileSummary:
+    """Reconcile the configured triple store with the store, as load, sync and reindex do."""
+    triples = open_triplestore(config)
+    try:
+        return reconcile(
+            store,
+            triples,
+            render,
+            config["BASE_URL"],
+            batch_size=config["LOAD_BATCH_SIZE"],
+            publish_every=config["TRIPLESTORE_PUBLISH_INTERVAL"],
+            on_trial=on_trial,
+            rebuild=rebuild,
+        )
+    finally:
+        triples.close()

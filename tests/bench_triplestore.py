@@ -10,6 +10,7 @@ process's first and later answers, and how fast a runaway query is stopped.
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 import tempfile
@@ -87,11 +88,10 @@ def main(trials: int, per_trial: int) -> None:
         print(f"{'round trip of a trivial query (mean of 200)':<48} {(time.perf_counter() - started) / runs * 1000:8.3f} ms")
         pool.timeout = 1.0
         started = time.perf_counter()
-        try:
+        with contextlib.suppress(QueryTimeout):
             pool.run(QueryRequest(query="SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"))
-        except QueryTimeout:
-            pass
         print(f"{'runaway query stopped (timeout 1 s)':<48} {time.perf_counter() - started:8.3f} s")
+        pool.timeout = 120.0
         timed("next query after the kill (new process)", lambda: pool.run(trivial))
         pool.close()
         store.close()

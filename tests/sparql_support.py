@@ -9,10 +9,9 @@ from flask import Flask
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SDO
 
-from server.indexer import ReconcileSummary, reconcile
+from server.indexer import ReconcileSummary, reconcile_app
 from server.store import StoredTrial, store_of
 from server.trials import parse_trial
-from server.triplestore import open_triplestore
 from server.web.sparql import EXTENSION as QUERY_SERVICE
 
 from .conftest import STUDIES, LiveServer, make_app
@@ -44,11 +43,7 @@ def standin_render(base_url: str) -> Callable[[StoredTrial], bytes]:
 
 def index_app(app: Flask) -> ReconcileSummary:
     """Bring the app's triple store in line with its SQL store, as load and sync do."""
-    triples = open_triplestore(app.config)
-    try:
-        return reconcile(store_of(app), triples, standin_render(app.config["BASE_URL"]), app.config["BASE_URL"])
-    finally:
-        triples.close()
+    return reconcile_app(app.config, store_of(app), standin_render(app.config["BASE_URL"]))
 
 
 def indexed_app(tmp_path: Path, database_url: str, trials: int, **settings: object) -> Flask:

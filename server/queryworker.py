@@ -9,6 +9,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from .snapshots import SnapshotReader
 from .sparql import (
     RESULTS_FORMATS,
     EndpointUnavailable,
@@ -18,7 +19,7 @@ from .sparql import (
     QuerySyntaxError,
     uses_dataset_clause,
 )
-from .triplestore import SnapshotReader, serialize_rdf
+from .triplestore import serialize_rdf
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"

@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from server.querypool import QueryPool
+from server.snapshots import SnapshotReader
 from server.sparql import QueryRequest, QueryTimeout
-from server.triplestore import OxigraphStore, SnapshotReader
+from server.triplestore import OxigraphStore
 
 BASE = "http://127.0.0.1:8000"
 

@@ -15,8 +15,8 @@ from rdflib import Graph
 
 from server.dumps import list_dumps, make_dumps, prune_dumps, write_ntriples_dump
 from server.load import load_paths
+from server.snapshots import SnapshotReader
 from server.store import store_of
-from server.triplestore import SnapshotReader
 
 from .conftest import STUDIES, LiveServer
 from .sparql_support import index_app, oxigraph_dir, standin_jsonld

@@ -12,7 +12,8 @@ from server import tables as t
 from server.indexer import reconcile, trial_graph
 from server.indexstate import count_indexed
 from server.load import load_paths
-from server.triplestore import OxigraphStore, SnapshotReader
+from server.snapshots import SnapshotReader
+from server.triplestore import OxigraphStore
 
 from .conftest import STUDIES, VERSIONS
 from .sparql_support import standin_render

@@ -8,7 +8,8 @@ import pyoxigraph as ox
 import pytest
 
 from server.errors import TripleStoreUnavailable
-from server.triplestore import OxigraphStore, SnapshotReader, current_snapshot, iter_ntriples
+from server.snapshots import SnapshotReader, current_snapshot
+from server.triplestore import OxigraphStore, iter_ntriples
 
 G1 = "http://127.0.0.1:8000/trials/NCT00000001"
 G2 = "http://127.0.0.1:8000/trials/NCT00000002"

@@ -98,7 +98,12 @@ def init() -> None:
 @with_appcontext
 def load(paths: tuple[Path, ...]) -> None:
     """Load records from directories of NCT*.json, NDJSON files or ctg-studies.json.zip."""
+    from .websub import last_event_id, publish_since
+
+    _create_store()
+    before = last_event_id(current_app)
     run_load(list(paths))
+    publish_since(current_app, before)
 
 
 _host = click.option("--host", default=None, help="Address (default: serve_host).")

@@ -66,21 +66,29 @@ def store(app: Flask) -> Store:
     return store_of(app)
 
 
-class LiveServer:
-    """The app under a real WSGI server on 127.0.0.1, in a thread."""
+class ServerThread:
+    """A real HTTP server on 127.0.0.1, serving in a thread while the ``with`` block runs."""
 
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_port}"
+        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Any:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=5)
+
+
+class LiveServer(ServerThread):
+    """The app under a real WSGI server on 127.0.0.1, in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(make_server("127.0.0.1", 0, app, threaded=True))
 
 
 @pytest.fixture

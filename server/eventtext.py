@@ -1,0 +1,172 @@
+"""How a change event reads: status and phase words, entry titles, and the change in a line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .events import Event
+from .trials import Trial
+
+# The registry's overall statuses in plain words, as a sentence would use them.
+STATUS_WORDS = {
+    "RECRUITING": "recruiting",
+    "NOT_YET_RECRUITING": "not yet recruiting",
+    "ACTIVE_NOT_RECRUITING": "active, not recruiting",
+    "ENROLLING_BY_INVITATION": "enrolling by invitation",
+    "COMPLETED": "completed",
+    "SUSPENDED": "suspended",
+    "TERMINATED": "terminated",
+    "WITHDRAWN": "withdrawn",
+    "AVAILABLE": "available",
+    "NO_LONGER_AVAILABLE": "no longer available",
+    "TEMPORARILY_NOT_AVAILABLE": "temporarily not available",
+    "APPROVED_FOR_MARKETING": "approved for marketing",
+    "WITHHELD": "withheld",
+    "UNKNOWN": "status unknown",
+}
+
+# How the title of a status event starts, by the status the trial moved to.
+STATUS_HEADLINES = {
+    "RECRUITING": "Now recruiting",
+    "NOT_YET_RECRUITING": "Not yet recruiting",
+    "ACTIVE_NOT_RECRUITING": "Recruitment closed",
+    "ENROLLING_BY_INVITATION": "Enrolling by invitation",
+    "COMPLETED": "Completed",
+    "SUSPENDED": "Suspended",
+    "TERMINATED": "Terminated",
+    "WITHDRAWN": "Withdrawn",
+    "AVAILABLE": "Now available",
+    "NO_LONGER_AVAILABLE": "No longer available",
+    "TEMPORARILY_NOT_AVAILABLE": "Temporarily not available",
+    "APPROVED_FOR_MARKETING": "Approved for marketing",
+    "WITHHELD": "Withheld",
+    "UNKNOWN": "Status unknown",
+}
+
+PHASE_WORDS = {
+    "EARLY_PHASE1": "Early phase 1",
+    "PHASE1": "Phase 1",
+    "PHASE2": "Phase 2",
+    "PHASE3": "Phase 3",
+    "PHASE4": "Phase 4",
+    "NA": "Phase not applicable",
+}
+
+# What each kind of event is called where it is named on its own (a category, a heading).
+KIND_LABELS = {
+    "new": "New trial",
+    "status": "Status change",
+    "site_status": "Site change",
+    "results": "Results posted",
+    "dates": "Dates changed",
+    "enrollment": "Enrollment changed",
+    "eligibility": "Eligibility criteria changed",
+    "removed": "Removed from the registry",
+    "updated": "Record updated",
+}
+
+# Characters XML 1.0 cannot carry at all; registry text has been seen with stray control codes.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+_WORD_BREAK = re.compile(r"(?<=[a-z])(?=[A-Z])|_")
+# A change shorter than this fits in a title ("— 40 → 60").
+_SHORT = 40
+
+
+def xml_text(text: str) -> str:
+    """Drop the characters XML cannot carry, so any registry text can go into a feed."""
+    return _NOT_XML.sub("", text)
+
+
+def status_word(status: str | None) -> str:
+    """Say a registry status in plain words (``NOT_YET_RECRUITING`` -> ``not yet recruiting``)."""
+    if not status:
+        return "no status"
+    return STATUS_WORDS.get(status, status.replace("_", " ").lower())
+
+
+def phase_words(phases: tuple[str, ...]) -> str:
+    """Say a trial's phases (``PHASE1 PHASE2`` -> ``Phase 1/Phase 2``)."""
+    return "/".join(PHASE_WORDS.get(p, p.replace("_", " ").capitalize()) for p in phases)
+
+
+def kind_label(kind: str) -> str:
+    """Name a kind of event; an unknown kind is named by itself."""
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def summary_line(trial: Trial, limit: int = 240) -> str:
+    """Return the first sentence of the brief summary, cut at a word near ``limit``."""
+    text = " ".join((trial.brief_summary or "").split())
+    if not text:
+        return ""
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def describe(value: Any) -> str:
+    """Write any JSON-ready value of a change as short plain text."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return STATUS_WORDS.get(value, value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{field_words(str(k))}: {describe(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(describe(v) for v in value)
+    return str(value)
+
+
+def field_words(name: str) -> str:
+    """Turn a field name into words (``primaryCompletion`` -> ``primary completion``)."""
+    return _WORD_BREAK.sub(" ", name).lower().strip()
+
+
+def change_line(event: Event) -> str:
+    """Say what changed in one line, old -> new, or what the event is when it has no values."""
+    if event.kind == "new":
+        return f"First seen in the registry, {status_word(event.new)}."
+    if event.kind == "removed":
+        return "No longer in the registry."
+    if event.old is None and event.new is None:
+        fields = changed_fields(event)
+        return f"Changed: {fields}." if fields else f"{kind_label(event.kind)}."
+    return f"{describe(event.old)} → {describe(event.new)}"
+
+
+def changed_fields(event: Event) -> str:
+    """Name the fields an event's ``detail["fields"]`` lists, in words; empty if it lists none."""
+    fields = event.detail.get("fields")
+    if not isinstance(fields, list | tuple):
+        return ""
+    return ", ".join(field_words(str(f)) for f in fields)
+
+
+def entry_title(event: Event, trial: Trial | None) -> str:
+    """Write an entry's title: what happened, to which trial, and what it was before."""
+    name = f"{trial.brief_title if trial else event.nct_id} ({event.nct_id})"
+    if event.kind == "status":
+        headline = STATUS_HEADLINES.get(str(event.new), f"Now {status_word(event.new)}")
+        return xml_text(f"{headline}: {name} — was {status_word(event.old)}")
+    if event.kind == "new":
+        status = event.new if isinstance(event.new, str) else (trial.overall_status if trial else None)
+        return xml_text(f"New trial: {name} — {status_word(status)}")
+    title = f"{kind_label(event.kind)}: {name}"
+    short = _short_change(event)
+    return xml_text(f"{title} — {short}" if short else title)
+
+
+def _short_change(event: Event) -> str | None:
+    if event.kind == "updated":
+        words = changed_fields(event)
+        return words if 0 < len(words) <= _SHORT * 2 else None
+    if event.kind in ("removed", "results") or (event.old is None and event.new is None):
+        return None
+    line = change_line(event)
+    return line if len(line) <= _SHORT else None

@@ -1,0 +1,128 @@
+"""WebSub publish pings reach a real hub stub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+from click.testing import CliRunner
+
+from server.cli import main
+from server.conditions import slugify
+from server.store import store_of
+from server.websub import last_event_id, publish_changed_feeds, publish_since
+
+from .conftest import VERSIONS, ServerThread, make_app
+from .history import history, load_history
+
+
+class Hub(ServerThread):
+    """A hub that records publish pings and can fail the first tries of each."""
+
+    def __init__(self, failures: int = 0, status: int = 503) -> None:
+        self.pings: list[dict[str, list[str]]] = []
+        self.tries: Counter[str] = Counter()
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                form = parse_qs(self.rfile.read(length).decode())
+                url = form["hub.url"][0]
+                hub.tries[url] += 1
+                if hub.tries[url] <= failures:
+                    self.send_response(status)
+                else:
+                    hub.pings.append(form)
+                    self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        self.url += "/hub"
+
+
+def expected_urls(base, nct_ids):
+    slugs = set()
+    for nct_id in nct_ids:
+        record = history()[nct_id][-1]
+        browse = record["derivedSection"].get("conditionBrowseModule", {})
+        terms = [m["term"] for m in browse.get("meshes", []) + browse.get("ancestors", [])]
+        terms = terms or record["protocolSection"]["conditionsModule"]["conditions"]
+        slugs |= {slugify(t) for t in terms}
+    paths = ["/changes"] + [f"/conditions/{s}" for s in slugs]
+    return {f"{base}{p}.{fmt}" for p in paths for fmt in ("atom", "rss")}
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = make_app(tmp_path, database_url, base_url="https://trials.example", websub_retry_delay=0.01)
+    yield app
+    store_of(app).engine.dispose()
+
+
+def test_each_changed_feed_is_pinged_once(app):
+    events = load_history(store_of(app), ["NCT06821503", "NCT07227597", "NCT04736173"])
+    with Hub() as hub:
+        app.config["WEBSUB_HUBS"] = [hub.url]
+        report = publish_changed_feeds(app, [e for e in events if e.kind == "status"])
+    urls = [ping["hub.url"][0] for ping in hub.pings]
+    assert all(ping["hub.mode"] == ["publish"] for ping in hub.pings)
+    assert len(urls) == len(set(urls))
+    assert set(urls) == expected_urls("https://trials.example", ["NCT06821503", "NCT07227597"])
+    assert not report.failed and len(report.accepted) == len(urls)
+
+
+def test_busy_hubs_are_asked_again_and_broken_ones_do_not_fail_the_caller(app):
+    events = load_history(store_of(app), ["NCT06821503"])
+    with Hub(failures=2) as busy, Hub(failures=99, status=400) as refusing:
+        app.config["WEBSUB_HUBS"] = [busy.url, refusing.url, f"http://127.0.0.1:{free_port()}/gone", "not a url"]
+        report = publish_changed_feeds(app, events)
+    wanted = expected_urls("https://trials.example", ["NCT06821503"])
+    assert {p["hub.url"][0] for p in busy.pings} == wanted
+    assert set(busy.tries.values()) == {3}
+    assert set(refusing.tries.values()) == {1}  # a 4xx is final
+    assert not refusing.pings
+    assert len(report.failed) == 3 * len(wanted)
+
+
+def test_nothing_is_sent_without_hubs_or_events(app):
+    with Hub() as hub:
+        assert publish_changed_feeds(app, load_history(store_of(app), ["NCT06821503"])).accepted == []
+        app.config["WEBSUB_HUBS"] = [hub.url]
+        assert publish_changed_feeds(app, []).accepted == []
+    assert hub.pings == []
+
+
+def test_publish_since_announces_what_a_run_added(app):
+    store = store_of(app)
+    load_history(store, ["NCT07227597"])
+    before = last_event_id(app)
+    load_history(store, ["NCT06821503"])
+    with Hub() as hub:
+        app.config["WEBSUB_HUBS"] = [hub.url]
+        publish_since(app, before)
+    assert {p["hub.url"][0] for p in hub.pings} == expected_urls("https://trials.example", ["NCT06821503"])
+
+
+def test_load_command_pings_nothing_when_nothing_changed(tmp_path, database_url, monkeypatch):
+    with Hub() as hub:
+        monkeypatch.setenv("TRIALPUB_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("TRIALPUB_DATABASE_URL", database_url)
+        monkeypatch.setenv("TRIALPUB_WEBSUB_HUBS", f'["{hub.url}"]')
+        result = CliRunner().invoke(main, ["load", str(VERSIONS / "NCT06821503")])
+        assert result.exit_code == 0, result.output
+    # The first load is a baseline: it posts no event, so no feed changed.
+    assert hub.pings == []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

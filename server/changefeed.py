@@ -108,6 +108,11 @@ def last_event(conn: Connection) -> tuple[int, dt.datetime | None]:
     return (int(row.id), as_utc(row.detected_at)) if row else (0, None)
 
 
+def last_version_id(conn: Connection) -> int:
+    """Return the highest version row id: what conditions trials are filed under changes only with it."""
+    return int(conn.execute(sa.select(sa.func.max(t.versions.c.id))).scalar() or 0)
+
+
 def closed_until(last_id: int, size: int) -> int:
     """Return the last row id of the newest window that can no longer change."""
     return last_id // size * size

@@ -225,6 +225,9 @@ def test_opml_lists_every_condition_feed(site):
     assert found and all("neoplasm" in o.get("text").lower() for o in found)
     assert len(found) < len(outlines)
     assert ET.fromstring(site.client.get("/conditions.opml?q=zzzz").content).find("body").findall("outline") == []
+    assert site.client.get("/conditions.opml", headers={"If-None-Match": answer.headers["etag"]}).status_code == 304
+    assert site.client.get("/conditions.opml?q=x", headers={"If-None-Match": answer.headers["etag"]}).status_code == 200
+    assert site.client.get(f"/conditions.opml?q={'x' * 201}").status_code == 400
 
 
 def test_pages_announce_their_feeds(site):

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +18,6 @@ from werkzeug.http import is_resource_modified
 from .. import changefeed as cf
 from ..conditions import trial_conditions
 from ..dates import as_utc
-from ..events import Event
 from ..eventtext import entry_title
 from ..feedentry import EntryContext
 from ..feeds import FORMATS, FeedDocument, render, tag_uri
@@ -77,20 +76,22 @@ def conditions_opml() -> Response:
         raise BadRequest("q is at most 200 characters")
     base = current_app.config["BASE_URL"]
     with store_of(current_app).connect() as conn:
-        rows = cf.conditions(conn, search or None)
-    outlines = [
-        Outline(
-            f"{r.label} ({r.trials} trial{'' if r.trials == 1 else 's'})",
-            f"{base}/conditions/{r.slug}.atom",
-            f"{base}/conditions/{r.slug}",
-        )
-        for r in rows
-    ]
-    title = f"trialpub condition feeds matching “{search}”" if search else "trialpub condition feeds"
-    body = opml_document(title, outlines)
-    response = Response(body, content_type="text/x-opml; charset=utf-8")
-    response.headers["Cache-Control"] = f"public, max-age={current_app.config['FEED_MAX_AGE']}"
-    return response
+        # Conditions change only when a version is stored: its number names the list.
+        etag = _digest(["opml", base, search, cf.last_version_id(conn)])
+
+        def build() -> bytes:
+            outlines = [
+                Outline(
+                    f"{r.label} ({r.trials} trial{'' if r.trials == 1 else 's'})",
+                    f"{base}/conditions/{r.slug}.atom",
+                    f"{base}/conditions/{r.slug}",
+                )
+                for r in cf.conditions(conn, search or None)
+            ]
+            title = f"trialpub condition feeds matching “{search}”" if search else "trialpub condition feeds"
+            return opml_document(title, outlines)
+
+        return _conditional(build, "text/x-opml", etag, None, current_app.config["FEED_MAX_AGE"])
 
 
 @bp.app_context_processor
@@ -162,27 +163,32 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
     # A subscription document changes with any new event (filters follow the trials' current
     # state); an archive only when a newer archive closes.
     modified = (last_time if window is None and last_time else updated).replace(microsecond=0)
-    etag = _etag(fmt, doc, events, ctx)
+    # The document is a function of exactly these, so they name it without building it.
+    etag = _digest([fmt, repr(doc), repr(ctx), _tag_authority(), [(e.id, e.event_id) for e in events]])
     max_age = config["FEED_ARCHIVE_MAX_AGE"] if window else config["FEED_MAX_AGE"]
-    if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
-        response = Response(status=304)
+    authority = _tag_authority()
+    return _conditional(
+        lambda: render(fmt, doc, cf.items_for(conn, events), ctx, authority), FORMATS[fmt], etag, modified, max_age
+    )
+
+
+def _conditional(
+    build: Callable[[], bytes], mimetype: str, etag: str, modified: dt.datetime | None, max_age: int
+) -> Response:
+    """Answer 304 if the client holds this version, else build the body; validators and caching either way."""
+    if is_resource_modified(request.environ, etag=etag, last_modified=modified):
+        response = Response(build(), content_type=f"{mimetype}; charset=utf-8")
     else:
-        body = render(fmt, doc, cf.items_for(conn, events), ctx, _tag_authority())
-        response = Response(body, content_type=f"{FORMATS[fmt]}; charset=utf-8")
+        response = Response(status=304)
     response.set_etag(etag)
-    response.last_modified = modified
+    if modified is not None:
+        response.last_modified = modified
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.vary.add("Accept-Encoding")
     return response
 
 
-def _etag(fmt: str, doc: FeedDocument, events: Sequence[Event], ctx: EntryContext) -> str:
-    """Name a document's content without building it: it is a function of exactly these."""
-    key = json.dumps(
-        [fmt, repr(doc), repr(ctx), _tag_authority(), [(e.id, e.event_id) for e in events]],
-        default=str,
-    )
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+def _digest(parts: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
 
 
 def _tag_authority() -> str:

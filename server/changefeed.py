@@ -108,6 +108,13 @@ def last_event(conn: Connection) -> tuple[int, dt.datetime | None]:
     return (int(row.id), as_utc(row.detected_at)) if row else (0, None)
 
 
+def detected_until(conn: Connection, row_id: int) -> dt.datetime | None:
+    """Return when the newest event numbered up to ``row_id`` was detected."""
+    query = sa.select(t.events.c.detected_at).where(t.events.c.id <= row_id).order_by(t.events.c.id.desc()).limit(1)
+    found = conn.execute(query).scalar()
+    return as_utc(found) if found is not None else None
+
+
 def last_version_id(conn: Connection) -> int:
     """Return the highest version row id: what conditions trials are filed under changes only with it."""
     return int(conn.execute(sa.select(sa.func.max(t.versions.c.id))).scalar() or 0)

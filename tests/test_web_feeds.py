@@ -153,6 +153,7 @@ def test_archives_are_closed_windows_that_do_not_change(site):
     first = site.client.get(link)
     assert site.client.get(link).content == first.content
     assert site.client.get(link, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert site.client.get(link, headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 304
     assert b"<fh:archive" in first.content
     last = len(site.events)
     open_window = f"{last // SIZE * SIZE + 1}-{last // SIZE * SIZE + SIZE}"

@@ -142,9 +142,9 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
         prev = cf.prev_window(conn, query.filter, window.lo, size)
         next_ = cf.next_window(conn, query.filter, window.hi, closed, size)
 
-    def url(w: cf.Window | None, ext: str = fmt) -> str:
+    def url(w: cf.Window | None) -> str:
         q = query.at(w).canonical()
-        return f"{base}{path}.{ext}" + (f"?{q}" if q else "")
+        return f"{base}{path}.{fmt}" + (f"?{q}" if q else "")
 
     updated = max((e.detected_at for e in events), default=None) or _last_success()
     doc = FeedDocument(
@@ -160,9 +160,10 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
         next_archive=url(next_) if next_ else None,
     )
     ctx = EntryContext(base, query.near, query.filter.countries, config["FEED_SITES"])
-    # A subscription document changes with any new event (filters follow the trials' current
-    # state); an archive only when a newer archive closes.
-    modified = (last_time if window is None and last_time else updated).replace(microsecond=0)
+    # A subscription document may change with any new event (filters follow the trials' current
+    # state); an archive only gains a next-archive link, when a newer window closes.
+    changed = last_time if window is None else cf.detected_until(conn, closed)
+    modified = (changed or updated).replace(microsecond=0)
     # The document is a function of exactly these, so they name it without building it.
     etag = _digest([fmt, repr(doc), repr(ctx), _tag_authority(), [(e.id, e.event_id) for e in events]])
     max_age = config["FEED_ARCHIVE_MAX_AGE"] if window else config["FEED_MAX_AGE"]

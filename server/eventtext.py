@@ -1,4 +1,4 @@
-"""How a change event reads: status and phase words, entry titles, and the change in a line."""
+"""The words events are told in: statuses, phases, kinds and fields in plain English, XML-safe text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .events import Event
 from .trials import Trial
 
 # The registry's overall statuses in plain words, as a sentence would use them.
@@ -71,8 +70,6 @@ KIND_LABELS = {
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _WORD_BREAK = re.compile(r"(?<=[a-z])(?=[A-Z])|_")
-# A change shorter than this fits in a title ("— 40 → 60").
-_SHORT = 40
 
 
 def xml_text(text: str) -> str:
@@ -124,49 +121,5 @@ def describe(value: Any) -> str:
 
 
 def field_words(name: str) -> str:
-    """Turn a field name into words (``primaryCompletion`` -> ``primary completion``)."""
-    return _WORD_BREAK.sub(" ", name).lower().strip()
-
-
-def change_line(event: Event) -> str:
-    """Say what changed in one line, old -> new, or what the event is when it has no values."""
-    if event.kind == "new":
-        return f"First seen in the registry, {status_word(event.new)}."
-    if event.kind == "removed":
-        return "No longer in the registry."
-    if event.old is None and event.new is None:
-        fields = changed_fields(event)
-        return f"Changed: {fields}." if fields else f"{kind_label(event.kind)}."
-    return f"{describe(event.old)} → {describe(event.new)}"
-
-
-def changed_fields(event: Event) -> str:
-    """Name the fields an event's ``detail["fields"]`` lists, in words; empty if it lists none."""
-    fields = event.detail.get("fields")
-    if not isinstance(fields, list | tuple):
-        return ""
-    return ", ".join(field_words(str(f)) for f in fields)
-
-
-def entry_title(event: Event, trial: Trial | None) -> str:
-    """Write an entry's title: what happened, to which trial, and what it was before."""
-    name = f"{trial.brief_title if trial else event.nct_id} ({event.nct_id})"
-    if event.kind == "status":
-        headline = STATUS_HEADLINES.get(str(event.new), f"Now {status_word(event.new)}")
-        return xml_text(f"{headline}: {name} — was {status_word(event.old)}")
-    if event.kind == "new":
-        status = event.new if isinstance(event.new, str) else (trial.overall_status if trial else None)
-        return xml_text(f"New trial: {name} — {status_word(status)}")
-    title = f"{kind_label(event.kind)}: {name}"
-    short = _short_change(event)
-    return xml_text(f"{title} — {short}" if short else title)
-
-
-def _short_change(event: Event) -> str | None:
-    if event.kind == "updated":
-        words = changed_fields(event)
-        return words if 0 < len(words) <= _SHORT * 2 else None
-    if event.kind in ("removed", "results") or (event.old is None and event.new is None):
-        return None
-    line = change_line(event)
-    return line if len(line) <= _SHORT else None
+    """Turn a field name into words (``primaryCompletion``, ``design.primary_purpose`` -> ``primary purpose``)."""
+    return _WORD_BREAK.sub(" ", name.rsplit(".", 1)[-1]).lower().strip()

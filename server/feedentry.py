@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from .changetext import change_lines, told_detail
 from .events import Event
-from .eventtext import change_line, describe, field_words, kind_label, phase_words, status_word, summary_line, xml_text
+from .eventtext import describe, field_words, kind_label, phase_words, status_word, summary_line, xml_text
 from .sites import nearest_sites
 from .trials import GeoPoint, Location, Trial
-
-# Statuses after which the registry may say why the trial stopped.
-_STOPPED = ("SUSPENDED", "TERMINATED", "WITHDRAWN")
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def categories(event: Event, trial: Trial | None) -> list[tuple[str, str]]:
 
 def entry_text(event: Event, trial: Trial | None) -> str:
     """Say the change and the trial in a sentence or two of plain text."""
-    parts = [f"{kind_label(event.kind)}: {change_line(event)}"]
+    parts = [f"{kind_label(event.kind)}: {'; '.join(change_lines(event))}"]
     if trial and (line := summary_line(trial)):
         parts.append(line)
     return xml_text(" ".join(parts))
@@ -51,16 +50,18 @@ def entry_text(event: Event, trial: Trial | None) -> str:
 
 def entry_html(event: Event, trial: Trial | None, ctx: EntryContext) -> str:
     """Write an entry's content: the change, the trial's facts and its nearest sites, all escaped."""
-    out = [f"<p><strong>{_e(kind_label(event.kind))}</strong>: {_e(change_line(event))}</p>"]
+    lines = change_lines(event)
+    if len(lines) == 1:
+        out = [f"<p><strong>{_e(kind_label(event.kind))}</strong>: {_e(lines[0])}</p>"]
+    else:
+        out = [f"<p><strong>{_e(kind_label(event.kind))}</strong>:</p>", _list(lines)]
     out += _detail(event)
     if trial is None:
         out.append(f"<p>{_e(event.nct_id)} is no longer in this copy of the registry.</p>")
     else:
-        if event.kind == "status" and event.new in _STOPPED and trial.why_stopped:
-            out.append(f"<p>Why stopped: {_e(trial.why_stopped)}</p>")
         if line := summary_line(trial):
             out.append(f"<p>{_e(line)}</p>")
-        out.append("<ul>" + "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in _facts(trial)) + "</ul>")
+        out.append(_list(f"{k}: {v}" for k, v in _facts(trial)))
         out += _sites(trial.locations, ctx)
     ct_gov = f"https://clinicaltrials.gov/study/{event.nct_id}"
     out.append(
@@ -85,12 +86,9 @@ def _facts(trial: Trial) -> list[tuple[str, str]]:
 
 
 def _detail(event: Event) -> list[str]:
-    # change_line already names the fields of an event that carries no values.
-    said = {"fields"} if event.old is None and event.new is None else set()
-    items = [(k, v) for k, v in sorted(event.detail.items()) if v not in (None, "", [], {}) and k not in said]
-    if not items:
-        return []
-    return ["<ul>" + "".join(f"<li>{_e(field_words(k))}: {_e(describe(v))}</li>" for k, v in items) + "</ul>"]
+    told = told_detail(event)
+    items = [(k, v) for k, v in sorted(event.detail.items()) if v not in (None, "", [], {}) and k not in told]
+    return [_list(f"{field_words(k).capitalize()}: {describe(v)}" for k, v in items)] if items else []
 
 
 def _sites(locations: tuple[Location, ...], ctx: EntryContext) -> list[str]:
@@ -107,6 +105,10 @@ def _sites(locations: tuple[Location, ...], ctx: EntryContext) -> list[str]:
             extra.append(f"{site.km:,.0f} km away")
         lines.append(f"<li>{_e(place or 'Unnamed site')}{_e(' — ' + ', '.join(extra)) if extra else ''}</li>")
     return [f"<p>{_e(shown)}:</p>", "<ul>" + "".join(lines) + "</ul>"]
+
+
+def _list(lines: Iterable[str]) -> str:
+    return "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
 
 
 def _e(text: str) -> str:

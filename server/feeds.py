@@ -11,8 +11,9 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
+from .changetext import entry_title
 from .events import Event
-from .eventtext import entry_title, xml_text
+from .eventtext import xml_text
 from .feedentry import EntryContext, categories, entry_html, entry_text, trial_url
 from .trials import Trial
 

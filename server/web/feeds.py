@@ -16,9 +16,9 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.http import is_resource_modified
 
 from .. import changefeed as cf
+from ..changetext import entry_title
 from ..conditions import trial_conditions
 from ..dates import as_utc
-from ..eventtext import entry_title
 from ..feedentry import EntryContext
 from ..feeds import FORMATS, FeedDocument, render, tag_uri
 from ..opml import Outline, opml_document

@@ -111,15 +111,21 @@ def test_publish_since_announces_what_a_run_added(app):
     assert {p["hub.url"][0] for p in hub.pings} == expected_urls("https://trials.example", ["NCT06821503"])
 
 
-def test_load_command_pings_nothing_when_nothing_changed(tmp_path, database_url, monkeypatch):
+def test_load_command_pings_each_feed_its_events_changed_once(tmp_path, database_url, monkeypatch):
+    monkeypatch.setenv("TRIALPUB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRIALPUB_DATABASE_URL", database_url)
+    monkeypatch.setenv("TRIALPUB_BASE_URL", "https://trials.example")
     with Hub() as hub:
-        monkeypatch.setenv("TRIALPUB_DATA_DIR", str(tmp_path / "data"))
-        monkeypatch.setenv("TRIALPUB_DATABASE_URL", database_url)
         monkeypatch.setenv("TRIALPUB_WEBSUB_HUBS", f'["{hub.url}"]')
-        result = CliRunner().invoke(main, ["load", str(VERSIONS / "NCT06821503")])
-        assert result.exit_code == 0, result.output
-    # The first load is a baseline: it posts no event, so no feed changed.
-    assert hub.pings == []
+        # Two real versions of one trial: the load diffs them into a status event.
+        first = CliRunner().invoke(main, ["load", str(VERSIONS / "NCT06821503")])
+        assert first.exit_code == 0, first.output
+        pinged = [p["hub.url"][0] for p in hub.pings]
+        # The same files again store nothing new, so no feed changed.
+        again = CliRunner().invoke(main, ["load", str(VERSIONS / "NCT06821503")])
+        assert again.exit_code == 0, again.output
+    assert sorted(pinged) == sorted(expected_urls("https://trials.example", ["NCT06821503"]))
+    assert len(hub.pings) == len(pinged)
 
 
 def free_port():

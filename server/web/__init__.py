@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, feeds, pages
+from . import errors, feeds, pages, status
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and error handler to the app."""
     app.register_blueprint(pages.bp)
+    app.register_blueprint(status.bp)
     app.register_blueprint(feeds.bp)
     errors.register(app)

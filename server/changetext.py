@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,7 +37,7 @@ def short_change(event: Event) -> str | None:
         return f"was {status_word(_text(event.old))}" if event.old else None
     if event.kind == "site_status":
         sites = _sites(event)
-        return _site_line(sites[0], short=True) if len(sites) == 1 else f"{len(sites)} sites" if sites else None
+        return _site_line(sites[0], short=True) if len(sites) == 1 else _site_counts(sites) if sites else None
     if event.kind in ("results", "eligibility"):
         return None
     if event.kind == "dates":
@@ -94,6 +95,18 @@ def _site_line(site: Mapping[str, Any], short: bool = False) -> str:
     if change == "removed":
         return f"{place} no longer listed"
     return f"{place} now {status_word(new)}" if short else f"{place}: {status_word(old)} → {status_word(new)}"
+
+
+def _site_counts(sites: list[Mapping[str, Any]]) -> str:
+    """Count what happened to several sites: ``3 sites: 2 added, 1 now recruiting``, ``2 sites added``."""
+    counts: Counter[str] = Counter()
+    for site in sites:
+        change = site.get("change")
+        counts["added" if change == "added" else "no longer listed" if change == "removed"
+               else f"now {status_word(_text(site.get('new')))}"] += 1
+    if len(counts) == 1:
+        return f"{len(sites)} sites {next(iter(counts))}"
+    return f"{len(sites)} sites: " + ", ".join(f"{n} {what}" for what, n in counts.most_common())
 
 
 def _dates(event: Event) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,27 @@ def publish_changed_feeds(app: Flask, events: Sequence[Event]) -> PublishReport:
     return report
 
 
+@contextmanager
+def announcing(app: Flask) -> Iterator[None]:
+    """Publish the feeds that gained entries while the block ran (a load or sync), even if it failed.
+
+    What a failed run committed before failing is posted in the feeds, so it is announced too.
+    """
+    if not app.config["WEBSUB_HUBS"]:
+        yield
+        return
+    try:
+        before = last_event_id(app)
+    except Exception:  # a store that cannot be read fails the run itself, not here
+        log.exception("WebSub: cannot tell which events are new; nothing will be announced")
+        yield
+        return
+    try:
+        yield
+    finally:
+        publish_since(app, before)
+
+
 def last_event_id(app: Flask) -> int:
     """Return the newest event's row id, to publish what a run adds after it."""
     with store_of(app).connect() as conn:
@@ -74,8 +96,12 @@ def publish_since(app: Flask, after_event_id: int) -> PublishReport:
     """Publish the feeds changed by every event stored after a row id (e.g. by the load just run)."""
     if not app.config["WEBSUB_HUBS"]:
         return PublishReport()
-    with store_of(app).connect() as conn:
-        events = cf.events_after(conn, after_event_id)
+    try:
+        with store_of(app).connect() as conn:
+            events = cf.events_after(conn, after_event_id)
+    except Exception:  # never fail the run over an announcement
+        log.exception("WebSub: cannot read the new events; nothing announced")
+        return PublishReport()
     return publish_changed_feeds(app, events)
 
 

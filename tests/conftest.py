@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -29,8 +30,15 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of this test's own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """Make an empty database on a backend (a SQLite file in ``folder``, or a PostgreSQL schema); drop it after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'test.sqlite3'}"
         return
     assert PG_URL is not None
     schema = f"t_{uuid.uuid4().hex[:16]}"

@@ -15,14 +15,14 @@ from server.eventtext import (
 )
 from server.trials import parse_trial
 
-from .history import history
+from .fake_registry import read, version_files
 
 NCT = "NCT06821503"
 
 
 @pytest.fixture(scope="module")
 def trial():
-    return parse_trial(history()[NCT][-1])
+    return parse_trial(read(version_files(NCT)[-1]))
 
 
 def event(kind, old=None, new=None, **detail):
@@ -92,8 +92,10 @@ def test_many_changes_are_counted_in_the_title_and_listed_in_lines(trial):
         {**SITE, "facility": "Harbin Hospital", "city": "Harbin", "change": "removed", "old": "RECRUITING", "new": None},
     ]
     ev = event("site_status", sites=sites)
-    assert entry_title(ev, trial).endswith("— 2 sites")
+    assert entry_title(ev, trial).endswith("— 2 sites: 1 added, 1 no longer listed")
     assert change_lines(ev) == ["Beijing Cancer Hospital, Beijing, China added, recruiting", "Harbin Hospital, Harbin, China no longer listed"]
+    opened = event("site_status", sites=[{**SITE, "change": "status", "old": None, "new": "RECRUITING"}] * 3)
+    assert entry_title(opened, trial).endswith("— 3 sites now recruiting")
     many = "\n".join(f"* criterion {n}" for n in range(12))
     lines = change_lines(event("eligibility", None, many))
     assert lines[:5] == [f"Added: criterion {n}" for n in range(5)] and lines[-1] == "…and 7 more changed lines."

@@ -14,7 +14,7 @@ from server.feedentry import EntryContext
 from server.feeds import ATOM_NS, HISTORY_NS, FeedDocument, Item, entry_id, render
 from server.trials import parse_trial
 
-from .history import history
+from .fake_registry import read, version_files
 
 BASE = "https://trials.example"
 AUTHORITY = "trials.example,2026"
@@ -24,7 +24,7 @@ RFC822 = re.compile(r"^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+
 
 
 def trial(nct_id, version=-1):
-    return parse_trial(history()[nct_id][version])
+    return parse_trial(read(version_files(nct_id)[version]))
 
 
 def status_event(nct_id, old, new, n):

@@ -1,11 +1,11 @@
 from server.sites import distance_km, nearest_sites
 from server.trials import GeoPoint, parse_trial
 
-from .history import history
+from .fake_registry import read, version_files
 
 
 def trial():
-    return parse_trial(history()["NCT05280470"][-1])
+    return parse_trial(read(version_files("NCT05280470")[-1]))
 
 
 def test_nearest_to_a_point_comes_first_with_its_distance():

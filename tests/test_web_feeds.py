@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import email.utils
 import xml.etree.ElementTree as ET
@@ -13,12 +15,11 @@ import httpx
 import pytest
 
 from server.conditions import slugify
-from server.dates import utcnow
 from server.store import store_of
+from server.sync import sync_with_config
 
-from .conftest import LiveServer, make_app
-from .history import derive, history, load_history
-from .test_store import incoming
+from .conftest import BACKENDS, SYNC_SETTINGS, LiveServer, fresh_database, make_app
+from .fake_registry import STATUS_CHANGES, FakeRegistry, nct_id, snapshot_a, snapshot_b
 
 SIZE = 5
 
@@ -27,7 +28,11 @@ SIZE = 5
 class Site:
     app: object
     client: httpx.Client
+    registry: object  # the fake registry
     events: list  # oldest first
+
+    def sync(self):
+        return sync_with_config(store_of(self.app), self.app.config)
 
     def feed(self, path, **headers):
         answer = self.client.get(path, headers=headers)
@@ -60,14 +65,44 @@ def _link(parsed, rel):
     return next((link.href for link in parsed.feed.get("links", []) if link.rel == rel), None)
 
 
+# Paging through the registry is tested elsewhere: one page, one batch.
+SETTINGS = {**SYNC_SETTINGS, "registry_page_size": 1000, "load_batch_size": 200, "feed_size": SIZE}
+
+
+@contextlib.contextmanager
+def synced_site(folder, database_url):
+    """A first sync of snapshot A (the baseline), then one of snapshot B: real changes, served over HTTP."""
+    with FakeRegistry(*snapshot_a()) as registry:
+        app = make_app(folder, database_url, registry_url=registry.url, **SETTINGS)
+        store = store_of(app)
+        sync_with_config(store, app.config)
+        assert store.events() == []
+        registry.snapshot(*snapshot_b())
+        sync_with_config(store, app.config)
+        events = list(reversed(store.events(limit=10_000)))
+        with LiveServer(app) as server, httpx.Client(base_url=server.url) as client:
+            app.config["BASE_URL"] = server.url
+            yield Site(app, client, registry, events)
+        store.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request, tmp_path_factory):
+    """One synced site shared by the tests that only read."""
+    folder = tmp_path_factory.mktemp("feeds")
+    with fresh_database(request.param, folder) as url, synced_site(folder, url) as shared:
+        yield shared
+
+
 @pytest.fixture
-def site(tmp_path, database_url):
-    app = make_app(tmp_path, database_url, feed_size=SIZE)
-    events = load_history(store_of(app))
-    with LiveServer(app) as server, httpx.Client(base_url=server.url) as client:
-        app.config["BASE_URL"] = server.url
-        yield Site(app, client, events)
-    store_of(app).engine.dispose()
+def own_site(tmp_path, database_url):
+    """A synced site of its own, for a test that changes the store."""
+    with synced_site(tmp_path, database_url) as own:
+        yield own
+
+
+def current_records():
+    return {nct_id(r): r for r in snapshot_b()[0]}
 
 
 def record_slugs(record) -> set[str]:
@@ -87,11 +122,11 @@ def tag_of(site, event):
 
 def test_each_event_is_in_its_conditions_feeds_and_nowhere_else(site):
     by_slug = defaultdict(set)
-    for nct_id, versions in history().items():
-        for slug in record_slugs(versions[-1]):
-            by_slug[slug].add(nct_id)
+    for nct, record in current_records().items():
+        for slug in record_slugs(record):
+            by_slug[slug].add(nct)
     status_events = [e for e in site.events if e.kind == "status"]
-    assert len(status_events) == 7
+    assert {(e.nct_id, e.old, e.new) for e in status_events} == STATUS_CHANGES
     for slug, trials in sorted(by_slug.items()):
         expected = {tag_of(site, e) for e in status_events if e.nct_id in trials}
         assert set(site.entries(f"/conditions/{slug}.atom?kind=status")) == expected, slug
@@ -124,7 +159,8 @@ def test_subscription_document_holds_the_newest_entries_newest_first(site):
     assert {"self", "prev-archive"} <= rels
 
 
-def test_conditional_requests_answer_304_until_something_changes(site):
+def test_conditional_requests_answer_304_until_something_changes(own_site):
+    site = own_site
     first, feed = site.feed("/changes.atom")
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     assert email.utils.parsedate_to_datetime(modified).tzinfo is not None
@@ -133,11 +169,14 @@ def test_conditional_requests_answer_304_until_something_changes(site):
         assert again.status_code == 304 and again.content == b""
         assert again.headers["etag"] == etag
     assert site.client.get("/changes.atom", headers={"If-None-Match": '"other"'}).status_code == 200
-    # A new status change: the feed gains it on top; what was posted keeps its id and date.
-    record = dict(history()["NCT06821503"][-1])
-    protocol = dict(record["protocolSection"])
-    protocol["statusModule"] = {**protocol["statusModule"], "overallStatus": "COMPLETED"}
-    store_of(site.app).store_batch([incoming({**record, "protocolSection": protocol})], derive_events=derive)
+    # The registry posts a status change: the feed gains it on top; what was posted keeps its id and date.
+    records = snapshot_b()[0]
+    changed = copy.deepcopy(next(r for r in records if nct_id(r) == "NCT06821503"))
+    status = changed["protocolSection"]["statusModule"]
+    status["overallStatus"] = "COMPLETED"
+    status["lastUpdatePostDateStruct"]["date"] = "2026-03-14"
+    site.registry.snapshot([changed if nct_id(r) == "NCT06821503" else r for r in records], "2026-03-15T09:00:00")
+    assert site.sync().events == {"status": 1}
     changed = site.client.get("/changes.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     new = feedparser.parse(changed.content)
@@ -218,7 +257,7 @@ def test_opml_lists_every_condition_feed(site):
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/x-opml")
     outlines = ET.fromstring(answer.content).find("body").findall("outline")
     listed = {site.local(o.get("xmlUrl")) for o in outlines}
-    expected = {f"/conditions/{slug}.atom" for versions in history().values() for slug in record_slugs(versions[-1])}
+    expected = {f"/conditions/{slug}.atom" for record in current_records().values() for slug in record_slugs(record)}
     assert listed == expected
     for url in sorted(listed)[:: max(1, len(listed) // 10)]:
         site.feed(url)
@@ -247,8 +286,8 @@ def test_pages_announce_their_feeds(site):
     assert 'href="/changes.atom?kind=status"' in changes.text
 
 
-def test_a_rerun_posts_nothing_again(site):
+def test_a_repeat_sync_posts_nothing_again(own_site):
+    site = own_site
     before = site.entries("/changes.atom")
-    load_history(store_of(site.app))
+    assert sum(site.sync().events.values()) == 0
     assert site.entries("/changes.atom") == before
-    assert utcnow() > site.events[-1].detected_at

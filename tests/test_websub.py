@@ -12,11 +12,13 @@ from click.testing import CliRunner
 
 from server.cli import main
 from server.conditions import slugify
+from server.load import load_paths
+from server.schedule import scheduled_sync
 from server.store import store_of
 from server.websub import last_event_id, publish_changed_feeds, publish_since
 
-from .conftest import VERSIONS, ServerThread, make_app
-from .history import history, load_history
+from .conftest import SYNC_SETTINGS, VERSIONS, ServerThread, make_app
+from .fake_registry import nct_id, read, snapshot_b, version_files
 
 
 class Hub(ServerThread):
@@ -28,6 +30,8 @@ class Hub(ServerThread):
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as hubs answer
+
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 form = parse_qs(self.rfile.read(length).decode())
@@ -48,10 +52,18 @@ class Hub(ServerThread):
         self.url += "/hub"
 
 
+def load_history(store, nct_ids):
+    """Load every real version of some trials: the load diffs each into the next, posting their events."""
+    load_paths(store, [VERSIONS / n for n in nct_ids])
+    return list(reversed(store.events(limit=10_000)))
+
+
 def expected_urls(base, nct_ids):
+    """The feeds of /changes and of every condition the trials' current records file them under."""
+    latest = {nct_id(r): r for r in snapshot_b()[0]}
     slugs = set()
-    for nct_id in nct_ids:
-        record = history()[nct_id][-1]
+    for nct in nct_ids:
+        record = latest.get(nct) or read(version_files(nct)[-1])
         browse = record["derivedSection"].get("conditionBrowseModule", {})
         terms = [m["term"] for m in browse.get("meshes", []) + browse.get("ancestors", [])]
         terms = terms or record["protocolSection"]["conditionsModule"]["conditions"]
@@ -104,11 +116,28 @@ def test_publish_since_announces_what_a_run_added(app):
     store = store_of(app)
     load_history(store, ["NCT07227597"])
     before = last_event_id(app)
+    assert before > 0
     load_history(store, ["NCT06821503"])
     with Hub() as hub:
         app.config["WEBSUB_HUBS"] = [hub.url]
         publish_since(app, before)
     assert {p["hub.url"][0] for p in hub.pings} == expected_urls("https://trials.example", ["NCT06821503"])
+
+
+def test_each_sync_pings_every_feed_its_changes_reach_once(tmp_path, database_url, fake_registry):
+    app = make_app(tmp_path, database_url, registry_url=fake_registry.url, base_url="https://trials.example",
+                   **SYNC_SETTINGS)
+    store = store_of(app)
+    with Hub() as hub:
+        app.config["WEBSUB_HUBS"] = [hub.url]
+        scheduled_sync(app)  # the baseline: no event, nothing to announce
+        assert hub.pings == []
+        fake_registry.snapshot(*snapshot_b())
+        scheduled_sync(app)
+    changed = {e.nct_id for e in store.events(limit=10_000)}
+    assert len(changed) > 10
+    urls = [p["hub.url"][0] for p in hub.pings]
+    assert sorted(urls) == sorted(expected_urls("https://trials.example", changed))
 
 
 def test_load_command_pings_each_feed_its_events_changed_once(tmp_path, database_url, monkeypatch):

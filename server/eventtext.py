@@ -6,25 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .explain import PHASE_LABELS, STATUS_LABELS, label
 from .trials import Trial
-
-# The registry's overall statuses in plain words, as a sentence would use them.
-STATUS_WORDS = {
-    "RECRUITING": "recruiting",
-    "NOT_YET_RECRUITING": "not yet recruiting",
-    "ACTIVE_NOT_RECRUITING": "active, not recruiting",
-    "ENROLLING_BY_INVITATION": "enrolling by invitation",
-    "COMPLETED": "completed",
-    "SUSPENDED": "suspended",
-    "TERMINATED": "terminated",
-    "WITHDRAWN": "withdrawn",
-    "AVAILABLE": "available",
-    "NO_LONGER_AVAILABLE": "no longer available",
-    "TEMPORARILY_NOT_AVAILABLE": "temporarily not available",
-    "APPROVED_FOR_MARKETING": "approved for marketing",
-    "WITHHELD": "withheld",
-    "UNKNOWN": "status unknown",
-}
 
 # How the title of a status event starts, by the status the trial moved to.
 STATUS_HEADLINES = {
@@ -42,15 +25,6 @@ STATUS_HEADLINES = {
     "APPROVED_FOR_MARKETING": "Approved for marketing",
     "WITHHELD": "Withheld",
     "UNKNOWN": "Status unknown",
-}
-
-PHASE_WORDS = {
-    "EARLY_PHASE1": "Early phase 1",
-    "PHASE1": "Phase 1",
-    "PHASE2": "Phase 2",
-    "PHASE3": "Phase 3",
-    "PHASE4": "Phase 4",
-    "NA": "Phase not applicable",
 }
 
 # What each kind of event is called where it is named on its own (a category, a heading).
@@ -78,15 +52,13 @@ def xml_text(text: str) -> str:
 
 
 def status_word(status: str | None) -> str:
-    """Say a registry status in plain words (``NOT_YET_RECRUITING`` -> ``not yet recruiting``)."""
-    if not status:
-        return "no status"
-    return STATUS_WORDS.get(status, status.replace("_", " ").lower())
+    """Say a registry status as a sentence would (``NOT_YET_RECRUITING`` -> ``not yet recruiting``)."""
+    return label(status, STATUS_LABELS).lower() if status else "no status"
 
 
 def phase_words(phases: tuple[str, ...]) -> str:
     """Say a trial's phases (``PHASE1 PHASE2`` -> ``Phase 1/Phase 2``)."""
-    return "/".join(PHASE_WORDS.get(p, p.replace("_", " ").capitalize()) for p in phases)
+    return "/".join(label(p, PHASE_LABELS) for p in phases)
 
 
 def kind_label(kind: str) -> str:
@@ -112,7 +84,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        return STATUS_WORDS.get(value, value)
+        return status_word(value) if value in STATUS_LABELS else value
     if isinstance(value, Mapping):
         return "; ".join(f"{field_words(str(k))}: {describe(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):

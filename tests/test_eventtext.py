@@ -7,12 +7,12 @@ from server.changetext import change_lines, entry_title
 from server.events import KINDS, Event
 from server.eventtext import (
     STATUS_HEADLINES,
-    STATUS_WORDS,
     phase_words,
     status_word,
     summary_line,
     xml_text,
 )
+from server.explain import STATUS_LABELS
 from server.trials import parse_trial
 
 from .fake_registry import read, version_files
@@ -105,7 +105,7 @@ def test_many_changes_are_counted_in_the_title_and_listed_in_lines(trial):
 
 
 def test_every_status_has_words_and_a_headline():
-    assert set(STATUS_HEADLINES) == set(STATUS_WORDS)
+    assert set(STATUS_HEADLINES) == set(STATUS_LABELS)
     assert status_word("ACTIVE_NOT_RECRUITING") == "active, not recruiting"
     assert status_word("SOMETHING_NEW") == "something new"
     assert phase_words(("PHASE1", "PHASE2")) == "Phase 1/Phase 2"

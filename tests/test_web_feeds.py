@@ -8,6 +8,7 @@ import dataclasses
 import email.utils
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
@@ -270,20 +271,38 @@ def test_opml_lists_every_condition_feed(site):
     assert site.client.get(f"/conditions.opml?q={'x' * 201}").status_code == 400
 
 
-def test_pages_announce_their_feeds(site):
-    home = site.client.get("/").text
-    assert 'rel="alternate" type="application/atom+xml"' in home and 'href="/changes.atom"' in home
-    trial = site.client.get("/trials/NCT04736173").text
-    hrefs = [line.split('href="')[1].split('"')[0] for line in trial.splitlines() if 'rel="alternate"' in line]
-    # The trial's own MeSH terms, not their ancestors.
-    assert sorted(hrefs) == sorted(
-        f"/conditions/{slug}.{fmt}" for slug in ("carcinoma-non-small-cell-lung", "lung-neoplasms") for fmt in ("atom", "rss")
-    )
-    for href in hrefs:
-        site.feed(href)
-    changes = site.client.get("/changes?kind=status")
-    assert changes.status_code == 200 and "Now recruiting:" in changes.text
-    assert 'href="/changes.atom?kind=status"' in changes.text
+class FeedLinks(HTMLParser):
+    """The feeds a page announces: <link rel=alternate> of a feed type."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.found = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and a.get("rel") == "alternate" and a.get("type") in ("application/atom+xml", "application/rss+xml"):
+            self.found.append((a["type"], a["href"]))
+
+
+def test_pages_announce_feeds_that_answer(site):
+    pages = {
+        "/": {"/changes.atom", "/changes.rss"},
+        "/changes?kind=status": {"/changes.atom?kind=status", "/changes.rss?kind=status"},
+        # A trial page: the feeds of its own MeSH terms, not of their ancestors.
+        "/trials/NCT04736173": {f"/conditions/{slug}.{fmt}" for slug in ("carcinoma-non-small-cell-lung", "lung-neoplasms") for fmt in ("atom", "rss")},
+        "/conditions/lung-neoplasms": {"/conditions/lung-neoplasms.atom", "/conditions/lung-neoplasms.rss"},
+    }
+    for page, expected in pages.items():
+        answer = site.client.get(page)
+        assert answer.status_code == 200, page
+        links = FeedLinks(answer.text).found
+        assert {site.local(href) for _, href in links} == expected, page
+        for mime, href in links:
+            feed, _ = site.feed(site.local(href))
+            assert feed.headers["content-type"].startswith(mime)
+    changes = site.client.get("/changes?kind=status").text
+    assert "Now recruiting:" in changes
 
 
 def test_a_repeat_sync_posts_nothing_again(own_site):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, feeds, pages, status
+from . import browse, errors, feeds, pages, sitemaps, status
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and error handler to the app."""
     app.register_blueprint(pages.bp)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(sitemaps.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(feeds.bp)
     errors.register(app)

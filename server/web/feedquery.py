@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest
 
 from ..changefeed import FeedFilter, Window
 from ..events import KINDS
-from ..eventtext import PHASE_WORDS, STATUS_WORDS
+from ..explain import PHASE_LABELS, STATUS_LABELS
 from ..trials import GeoPoint
 
 # Letters first, then what country names hold: "Korea, Republic of", "Côte D'Ivoire".
@@ -57,8 +57,8 @@ def parse_feed_query(args: MultiDict[str, str], slug: str | None = None) -> Feed
     because country names hold commas. Other parameters are ignored.
     """
     kinds = _choices(args, "kind", {k: k for k in KINDS}, KINDS)
-    statuses = _choices(args, "status", {s: s for s in STATUS_WORDS}, tuple(sorted(STATUS_WORDS)))
-    phases = _choices(args, "phase", {p: p for p in PHASE_WORDS}, tuple(PHASE_WORDS))
+    statuses = _choices(args, "status", {s: s for s in STATUS_LABELS}, tuple(sorted(STATUS_LABELS)))
+    phases = _choices(args, "phase", {p: p for p in PHASE_LABELS}, tuple(PHASE_LABELS))
     countries: list[str] = []
     for value in args.getlist("country"):
         text = " ".join(value.split())

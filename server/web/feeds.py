@@ -17,13 +17,11 @@ from werkzeug.http import is_resource_modified
 
 from .. import changefeed as cf
 from ..changetext import entry_title
-from ..conditions import trial_conditions
 from ..dates import as_utc
 from ..feedentry import EntryContext
 from ..feeds import FORMATS, FeedDocument, render, tag_uri
 from ..opml import Outline, opml_document
 from ..store import store_of
-from ..trials import Trial
 from .feedquery import FeedQuery, parse_feed_query
 
 bp = Blueprint("feeds", __name__)
@@ -100,26 +98,10 @@ def autodiscovery() -> dict[str, Any]:
     return {"feed_alternates": feed_alternates}
 
 
-def feed_alternates(
-    slug: str | None = None, label: str | None = None, trial: Trial | None = None
-) -> list[dict[str, str]]:
-    """List (href, type, title) of the feeds a page links: a condition's, a trial's conditions', or all."""
-    if trial is not None:
-        pairs = [(ref.slug, ref.label) for ref in trial_conditions(trial) if not ref.is_ancestor]
-    elif slug is not None:
-        pairs = [(slug, label or slug)]
-    else:
-        return [
-            {"href": url_for("feeds.changes_feed", fmt=fmt), "type": mime, "title": f"Every change ({fmt.upper()})"}
-            for fmt, mime in FORMATS.items()
-        ]
+def feed_alternates() -> list[dict[str, str]]:
+    """List (href, type, title) of the feeds of every change, for a page's head to announce."""
     return [
-        {
-            "href": url_for("feeds.condition_feed", slug=s, fmt=fmt),
-            "type": mime,
-            "title": f"Changes in {name} trials ({fmt.upper()})",
-        }
-        for s, name in pairs
+        {"href": url_for("feeds.changes_feed", fmt=fmt), "type": mime, "title": f"Every change ({fmt.upper()})"}
         for fmt, mime in FORMATS.items()
     ]
 

@@ -1,4 +1,3 @@
-import datetime as dt
 import zipfile
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from server.load import load_paths
 from server.trials import content_hash, parse_trial
 
 from .conftest import STUDIES
-
-LATER = dt.date(2026, 1, 16)
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +65,21 @@ def test_a_later_snapshot_changes_exactly_what_its_manifest_says(synth):
     size = 80
     before = {nct: orjson.loads(data) for nct, data in synth.snapshot(size)}
     manifest = Manifest()
-    after = {nct: orjson.loads(data) for nct, data in synth.changed_snapshot(size, 20, LATER, removed=3, added=2, manifest=manifest)}
+    after = {nct: orjson.loads(data) for nct, data in synth.changed_snapshot(size, 20, removed=3, added=2, manifest=manifest)}
+    later = synth.day(1).isoformat()
     assert set(after) == (set(before) - set(manifest.removed)) | set(manifest.added)
     assert len(manifest.changed) == 20 and len(manifest.removed) == 3 and len(manifest.added) == 2
     assert sum(manifest.counts()[kind] for kind in CHANGE_KINDS) == 20
     for nct, record in after.items():
         # The registry's daily release bumps versionHolder everywhere; only real changes count.
-        assert record["derivedSection"]["miscInfoModule"]["versionHolder"] == LATER.isoformat()
+        assert record["derivedSection"]["miscInfoModule"]["versionHolder"] == later
         if nct in manifest.added:
             continue
         changed = content_hash(record) != content_hash(before[nct])
         assert changed == (nct in manifest.changed), nct
     for nct, kind in manifest.changed.items():
         old, new = parse_trial(before[nct]), parse_trial(after[nct])
-        assert new.last_update_posted.date.isoformat() == LATER.isoformat()
+        assert new.last_update_posted.date.isoformat() == later
         if kind == "status":
             assert old.overall_status != new.overall_status
         elif kind == "site_status":
@@ -100,3 +98,17 @@ def test_files_load_as_the_registry_bulk_files_do(synth, store, tmp_path: Path):
     summary = load_paths(store, [archive])
     assert summary.as_dict() == {"read": 25, "new": 25, "new_versions": 0, "unchanged": 0, "rejected": 0}
     assert load_paths(store, [ndjson]).counts["unchanged"] == 25
+
+
+def test_a_second_day_builds_on_the_first_and_lists_its_own_changes(synth):
+    size = 60
+    first = {nct: orjson.loads(data) for nct, data in synth.changed_snapshot(size, 10)}
+    manifest = Manifest()
+    second = {nct: orjson.loads(data) for nct, data in synth.changed_snapshot(size, 10, manifest=manifest, rounds=2)}
+    changed = {nct for nct in first if content_hash(first[nct]) != content_hash(second[nct])}
+    assert changed == set(manifest.changed)
+    updates = Manifest()
+    only = dict(synth.changed_snapshot(size, 10, manifest=updates, rounds=2, only_changed=True))
+    assert set(only) == set(manifest.changed) == set(updates.changed)
+    for nct in only:
+        assert second[nct]["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] == synth.day(2).isoformat()

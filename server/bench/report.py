@@ -89,8 +89,8 @@ def table(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
     for row in ROWS:
         points = {size: value for size, result in by_size.items() if (value := row.get(result)) is not None}
         if not points:
-            rows.append({"label": row.label, "unit": row.unit, "points": {}, "registry": None,
-                         "measured_at_registry": False, "extrapolated": False, "target": _target_text(row), "met": None})
+            rows.append({"label": row.label, "unit": row.unit, "points": {}, "registry": None, "extrapolated": False,
+                         "measured_at_registry": False, "target": _target_text(row), "met": None})
             continue
         registry = extrapolate(points) if row.scales else points[max(points)]
         rows.append({

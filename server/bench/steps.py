@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
 from pathlib import Path
@@ -27,35 +26,35 @@ def main() -> None:
 @click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--size", type=int, required=True)
-@click.option("--changes", type=int, default=0)
-@click.option("--removed", type=int, default=0)
-@click.option("--added", type=int, default=0)
+@click.option("--changes", type=int, default=0, help="Trials changed on each later day.")
 @click.option("--seed", type=int, default=1)
-@click.option("--zip/--no-zip", "as_zip", default=False, help="Also write the first snapshot as a zip.")
-def generate(
-    sources: Path, out: Path, size: int, changes: int, removed: int, added: int, seed: int, as_zip: bool
-) -> None:
-    """Write snapshot 1 (NDJSON, optionally zip) and, with --changes, snapshot 2 and its manifest."""
+@click.option("--format", "fmt", type=click.Choice(["zip", "ndjson"]), default="zip")
+def generate(sources: Path, out: Path, size: int, changes: int, seed: int, fmt: str) -> None:
+    """Write the first day's snapshot and, with --changes, the second day's and the third day's updates.
+
+    snapshot-1: the registry on day 0; snapshot-2: day 1, ``changes`` trials changed (a full sync
+    reads it); updates-3.ndjson: the trials changed on day 2, what an incremental query returns.
+    """
     out.mkdir(parents=True, exist_ok=True)
     synth = Synth(sources, seed=seed)
+    write = write_zip if fmt == "zip" else write_ndjson
+    result: dict[str, Any] = {"size": size, "changes": changes}
     started = time.perf_counter()
-    first = out / "snapshot-1.ndjson"
-    write_ndjson(synth.snapshot(size), first)
-    result: dict[str, Any] = {"size": size, "bytes": first.stat().st_size, "ndjson_s": time.perf_counter() - started}
-    if as_zip:
-        started = time.perf_counter()
-        write_zip(synth.snapshot(size), out / "snapshot-1.zip")
-        result["zip_s"] = time.perf_counter() - started
-    if changes or removed or added:
-        manifest = Manifest()
-        later = synth.snapshot_date + dt.timedelta(days=1)
-        started = time.perf_counter()
-        write_ndjson(synth.changed_snapshot(size, changes, later, removed, added, manifest), out / "snapshot-2.ndjson")
-        result["changed_s"] = time.perf_counter() - started
-        (out / "manifest.json").write_bytes(
-            orjson.dumps({**manifest.counts(), "changed_ids": manifest.changed, "removed_ids": manifest.removed})
+    first = out / f"snapshot-1.{fmt}"
+    write(synth.snapshot(size), first)
+    result.update(snapshot_s=time.perf_counter() - started, snapshot_bytes=first.stat().st_size)
+    if changes:
+        manifests = [Manifest(), Manifest()]
+        write(synth.changed_snapshot(size, changes, manifest=manifests[0]), out / f"snapshot-2.{fmt}")
+        write_ndjson(
+            synth.changed_snapshot(size, changes, manifest=manifests[1], rounds=2, only_changed=True),
+            out / "updates-3.ndjson",
         )
-        result["manifest"] = manifest.counts()
+        for number, manifest in enumerate(manifests, start=2):
+            (out / f"manifest-{number}.json").write_bytes(orjson.dumps({**manifest.counts(), "ids": manifest.changed}))
+        result["changes_by_kind"] = manifests[0].counts()
+        result["day_3"] = synth.day(2).isoformat()
+    result["wall_s"] = time.perf_counter() - started
     report(result)
 
 

@@ -145,40 +145,58 @@ class Synth:
         for index in range(size):
             yield nct_id(index), orjson.dumps(self.record(index))
 
+    def day(self, round_: int) -> dt.date:
+        """Return the day of a round of changes (round 0 is the first snapshot)."""
+        return self.snapshot_date + dt.timedelta(days=round_)
+
     def changed_snapshot(
         self,
         size: int,
         changes: int,
-        later: dt.date,
         removed: int = 0,
         added: int = 0,
         manifest: Manifest | None = None,
+        rounds: int = 1,
+        only_changed: bool = False,
     ) -> Iterator[tuple[str, bytes]]:
-        """Yield the snapshot of a later day: ``changes`` trials changed, some removed, some added.
+        """Yield the snapshot after ``rounds`` days of changes, ``changes`` trials changed each day.
 
-        Every record carries the later day's versionHolder, as the registry's daily release does,
-        so unchanged records differ in bytes but not in content.
+        Removals and additions happen on the first day. Every record carries the last day's
+        versionHolder, as the registry's daily release does, so unchanged records differ in bytes
+        but not in content. The manifest lists the last day's changes; ``only_changed`` yields
+        just those records, as the registry answers a query for records updated since the day before.
         """
         if changes + removed > size:
             raise ValueError(f"cannot change {changes} and remove {removed} of {size} trials")
-        picked = random.Random(f"{self.seed}:picks").sample(range(size), changes + removed)
-        kinds = {index: CHANGE_KINDS[n % len(CHANGE_KINDS)] for n, index in enumerate(picked[:changes])}
-        gone = set(picked[changes:])
+        days: list[dict[int, str]] = []
+        gone: set[int] = set()
+        for day in range(1, rounds + 1):
+            picked = random.Random(f"{self.seed}:picks:{day}").sample(range(size), changes + removed * (day == 1))
+            days.append({index: CHANGE_KINDS[n % len(CHANGE_KINDS)] for n, index in enumerate(picked[:changes])})
+            if day == 1:
+                gone = set(picked[changes:])
+        last = self.day(rounds)
         manifest = manifest if manifest is not None else Manifest()
         for index in range(size + added):
             nct = nct_id(index)
             if index in gone:
                 manifest.removed.append(nct)
                 continue
-            record = self.record(index, later)
+            record = self.record(index, last)
+            touched = False
             if index >= size:
                 manifest.added.append(nct)
-                _touch(record, later)
-            elif index in kinds:
-                kind = _change(record, kinds[index], self._rng(index, "change"))
-                manifest.changed[nct] = kind
-                _touch(record, later)
-            yield nct, orjson.dumps(record)
+                _touch(record, self.day(1))
+                touched = rounds == 1
+            for day, kinds in enumerate(days, start=1):
+                if index in kinds:
+                    kind = _change(record, kinds[index], self._rng(index, f"change:{day}"))
+                    _touch(record, self.day(day))
+                    if day == rounds:
+                        manifest.changed[nct] = kind
+                        touched = True
+            if touched or not only_changed:
+                yield nct, orjson.dumps(record)
 
 
 def _shift_dates(node: Any, months: int) -> None:

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .errors import ConfigError, StoreUnavailable
-from .load import AfterBatch, LoadSummary, load_paths
+from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
 
@@ -71,6 +71,7 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
             batch_size=current_app.config["LOAD_BATCH_SIZE"],
             on_record=progress.tick,
             after_batch=after_batch,
+            workers=worker_count(current_app.config["LOAD_WORKERS"]),
         )
     except OSError as exc:
         progress.done()

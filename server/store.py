@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import tables as t
-from .conditions import trial_conditions
 from .dates import as_utc, utcnow
 from .errors import StoreUnavailable, TrialNotFound
 from .eventlog import insert_events, read_events, select_events
 from .events import Event
-from .trials import Trial
+
+# Re-exported: callers know records on their way in, and their stored form, as the store's.
+from .incoming import Incoming as Incoming
+from .incoming import compress as compress
+from .incoming import decompress as decompress
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -52,31 +53,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def compress(raw: bytes) -> bytes:
-    """Compress a record's JSON for storage (JSON shrinks about fivefold)."""
-    return zlib.compress(raw, 1)
-
-
-def decompress(blob: bytes) -> dict[str, Any]:
-    """Return the record stored as compressed JSON."""
-    record: dict[str, Any] = orjson.loads(zlib.decompress(blob))
-    return record
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One parsed record on its way into the store."""
-
-    trial: Trial
-    record: Mapping[str, Any]
-    content_hash: str
-
-    @property
-    def last_update(self) -> str | None:
-        posted = self.trial.last_update_posted
-        return posted.date.isoformat() if posted else None
 
 
 @dataclass(frozen=True)
@@ -196,7 +172,7 @@ class Store:
         if not batch:
             return []
         now = utcnow()
-        ids = sorted({item.trial.nct_id for item in batch})
+        ids = sorted({item.nct_id for item in batch})
         with self.engine.begin() as conn:
             known = {
                 (row.nct_id, row.content_hash): int(row.id)
@@ -218,9 +194,9 @@ class Store:
             # One multi-row INSERT for the batch's new versions (a statement per row costs more
             # in SQLAlchemy than the database's own work), then the bookkeeping in input order.
             fresh = self._insert_versions(conn, batch, known, run_id, now)
-            records = {version_id: fresh_item.record for fresh_item, version_id in fresh.values()}
+            in_batch = {version_id: fresh_item for fresh_item, version_id in fresh.values()}
             before = (
-                self._previous_records(conn, [cur.version_id for cur in current.values()], records)
+                self._previous_records(conn, [cur.version_id for cur in current.values()])
                 if derive_events is not None
                 else {}
             )
@@ -228,7 +204,7 @@ class Store:
             made_current: dict[str, tuple[Incoming, int]] = {}
             events: list[Event] = []
             for item in batch:
-                nct_id = item.trial.nct_id
+                nct_id = item.nct_id
                 key = (nct_id, item.content_hash)
                 inserted = fresh.get(key)
                 if inserted is None or inserted[0] is not item:
@@ -247,7 +223,10 @@ class Store:
                 stored = Stored(nct_id, "new" if cur is None else "new_version", version_id, previous, newer)
                 results.append(stored)
                 if derive_events is not None:
-                    events.extend(derive_events(item, before.get(previous) if previous else None, stored))
+                    replaced = None
+                    if previous is not None:
+                        replaced = in_batch[previous].record if previous in in_batch else before.get(previous)
+                    events.extend(derive_events(item, replaced, stored))
             self._make_current(conn, made_current, held, now)
             if events:
                 insert_events(conn, events)
@@ -264,17 +243,17 @@ class Store:
         """Insert the versions not stored yet; map each (trial, hash) to its first item and new id."""
         firsts: dict[tuple[str, str], Incoming] = {}
         for item in batch:
-            key = (item.trial.nct_id, item.content_hash)
+            key = (item.nct_id, item.content_hash)
             if key not in known and key not in firsts:
                 firsts[key] = item
         if not firsts:
             return {}
         rows = [
             {
-                "nct_id": item.trial.nct_id,
+                "nct_id": item.nct_id,
                 "content_hash": item.content_hash,
                 "last_update": item.last_update,
-                "raw": compress(orjson.dumps(item.record)),
+                "raw": item.blob(),
                 "first_seen": now,
                 "run_id": run_id,
             }
@@ -285,16 +264,12 @@ class Store:
         return {key: (item, version_id) for (key, item), version_id in zip(firsts.items(), new_ids, strict=True)}
 
     @staticmethod
-    def _previous_records(
-        conn: Connection, version_ids: Sequence[int], in_batch: Mapping[int, Mapping[str, Any]]
-    ) -> dict[int, dict[str, Any]]:
+    def _previous_records(conn: Connection, version_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Read the records of versions about to be replaced, in one query."""
-        found: dict[int, dict[str, Any]] = {vid: dict(record) for vid, record in in_batch.items()}
-        wanted = [vid for vid in version_ids if vid not in found]
-        if wanted:
-            query = sa.select(t.versions.c.id, t.versions.c.raw).where(t.versions.c.id.in_(wanted))
-            found.update({int(row.id): decompress(row.raw) for row in conn.execute(query)})
-        return found
+        if not version_ids:
+            return {}
+        query = sa.select(t.versions.c.id, t.versions.c.raw).where(t.versions.c.id.in_(list(version_ids)))
+        return {int(row.id): decompress(row.raw) for row in conn.execute(query)}
 
     @staticmethod
     def _make_current(
@@ -305,18 +280,13 @@ class Store:
             return
         rows = []
         for nct_id, (item, version_id) in made_current.items():
-            trial = item.trial
             rows.append(
                 {
                     "nct_id": nct_id,
                     "version_id": version_id,
                     "content_hash": item.content_hash,
                     "last_update": item.last_update,
-                    "overall_status": trial.overall_status,
-                    "study_type": trial.design.study_type,
-                    "phases": " ".join(trial.design.phases),
-                    "countries": "".join(f"|{c}" for c in trial.countries) + "|",
-                    "title": trial.brief_title,
+                    **item.listing(),
                     "updated_at": now,
                     "removed_at": None,
                 }
@@ -334,15 +304,9 @@ class Store:
             moved = [row["nct_id"] for row in updates]
             conn.execute(t.trial_conditions.delete().where(t.trial_conditions.c.nct_id.in_(moved)))
         conditions = [
-            {
-                "nct_id": nct_id,
-                "slug": ref.slug,
-                "label": ref.label,
-                "mesh_id": ref.mesh_id,
-                "is_ancestor": ref.is_ancestor,
-            }
+            {"nct_id": nct_id, **row}
             for nct_id, (item, _version_id) in made_current.items()
-            for ref in trial_conditions(item.trial)
+            for row in item.conditions()
         ]
         if conditions:
             conn.execute(t.trial_conditions.insert(), conditions)

@@ -75,8 +75,8 @@ def test_a_new_version_replaces_the_trials_conditions(store):
 def test_a_failed_batch_leaves_the_store_as_it_was(store):
     store.store_batch([incoming(record("NCT00001908"))])
     good = incoming(record("NCT00001909"))
-    broken = incoming(record("NCT00002297"))
-    object.__setattr__(broken, "record", {"not": {"serialisable": {1, 2}}})
+    parsed = incoming(record("NCT00002297"))
+    broken = Incoming(trial=parsed.trial, record={"not": {"serialisable": {1, 2}}}, content_hash=parsed.content_hash)
     with pytest.raises(TypeError):
         store.store_batch([good, broken])
     assert store.count_trials() == 1

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import orjson
 
+from .zipstream import members, read_member
+
 
 @dataclass(frozen=True)
 class RawRecord:
@@ -56,11 +58,13 @@ def _read_ndjson(path: Path) -> Iterator[RawRecord]:
 
 
 def _read_zip(path: Path) -> Iterator[RawRecord]:
-    with zipfile.ZipFile(path) as archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or not info.filename.endswith(".json"):
+    # Not zipfile.ZipFile: it holds an object per member, hundreds of MB for the registry's zip.
+    with path.open("rb") as fh:
+        for member in members(path):
+            if member.name.endswith("/") or not member.name.endswith(".json"):
                 continue
-            yield RawRecord(f"{path}!{info.filename}", archive.read(info))
+            where = f"{path}!{member.name}"
+            yield RawRecord(where, read_member(fh, member, where))
 
 
 def _read_json_file(path: Path) -> Iterator[RawRecord]:

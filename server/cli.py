@@ -143,6 +143,8 @@ def demo(host: str | None, port: int | None) -> None:
 @click.option("--size", type=click.IntRange(min=100), default=20_000, show_default=True, help="Trials to measure at.")
 @click.option("--full", is_flag=True, help="Also measure at the registry's size (600,000 trials).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures here.")
+@click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the table here, in Markdown.")
 @click.option("--database-url", default="", help="Measure on this PostgreSQL (own schema), not SQLite.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Where the synthetic registry goes.")
 @click.option("--keep", is_flag=True, help="Keep the synthetic registry and the stores afterwards.")
@@ -151,13 +153,14 @@ def demo(host: str | None, port: int | None) -> None:
               help="Real records to build from (default: the bundled sample).")
 @click.option("--seed", type=int, default=1, show_default=True)
 def bench(
-    size: int, full: bool, json_file: Path | None, database_url: str, workdir: Path | None, keep: bool,
+    size: int, full: bool, json_file: Path | None, markdown_file: Path | None, database_url: str,
+    workdir: Path | None, keep: bool,
     serve_seconds: float, sources: Path | None, seed: int,
 ) -> None:
     """Measure load, sync, rendering, serving and SPARQL on a synthetic registry; print a table."""
     import json
 
-    from .bench.report import render_text, table
+    from .bench.report import render_markdown, render_text, table
     from .bench.suite import Options, run_suite
 
     options = Options(size=size, full=full, database_url=database_url, workdir=workdir, keep=keep,
@@ -168,6 +171,8 @@ def bench(
     if json_file:
         json_file.write_text(json.dumps(figures, indent=2, sort_keys=True))
         click.echo(f"figures written to {json_file}", err=True)
+    if markdown_file:
+        markdown_file.write_text(render_markdown(figures["table"], options.sizes()) + "\n")
 
 
 def _safe_url(url: str) -> str:

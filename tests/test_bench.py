@@ -4,7 +4,7 @@ import httpx
 import orjson
 
 from server.bench.fakeregistry import fake_registry
-from server.bench.report import extrapolate, render_text, table
+from server.bench.report import extrapolate, render_markdown, render_text, table
 
 
 def test_the_stand_in_registry_pages_through_every_record_once(tmp_path: Path):
@@ -46,3 +46,5 @@ def test_the_table_marks_targets_met_and_missed():
     assert rows["SPARQL: median of 10 queries, Oxigraph"]["met"] is None
     text = render_text(list(rows.values()), [2000, 20000])
     assert "(extrap.)" in text and "≤ 900 s" in text
+    markdown = render_markdown(list(rows.values()), [2000, 20000]).splitlines()
+    assert markdown[0].startswith("| figure | 2,000 | 20,000 | 600,000 |") and len(markdown) == len(rows) + 2

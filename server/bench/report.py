@@ -120,20 +120,33 @@ def _met(row: Row, value: float | None) -> bool | None:
     return value <= limit if op == "<=" else value >= limit
 
 
-def render_text(rows: list[dict[str, Any]], sizes: list[int]) -> str:
-    """Lay the rows out as a plain-text table."""
-    head = ["figure", *[f"{n:,}" for n in sizes], f"{REGISTRY_SIZE:,}", "target", "met"]
+def _cells(rows: list[dict[str, Any]], sizes: list[int]) -> list[list[str]]:
+    head = ["figure", *[f"{n:,}" for n in sizes if n != REGISTRY_SIZE], f"{REGISTRY_SIZE:,}", "target", "met"]
     lines = [head]
     for row in rows:
         cells = [row["label"] + (f" ({row['unit']})" if row["unit"] else "")]
-        cells += [_num(row["points"].get(str(n))) for n in sizes]
+        cells += [_num(row["points"].get(str(n))) for n in sizes if n != REGISTRY_SIZE]
         registry = _num(row["registry"])
         if row["registry"] is not None and row["extrapolated"]:
             registry += " (extrap.)"
         cells += [registry, row["target"], {True: "yes", False: "NO", None: ""}[row["met"]]]
         lines.append(cells)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return lines
+
+
+def render_text(rows: list[dict[str, Any]], sizes: list[int]) -> str:
+    """Lay the rows out as a plain-text table."""
+    lines = _cells(rows, sizes)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in lines)
+
+
+def render_markdown(rows: list[dict[str, Any]], sizes: list[int]) -> str:
+    """Lay the rows out as a Markdown table."""
+    lines = _cells(rows, sizes)
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + " --- |" * len(lines[0])]
+    out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
+    return "\n".join(out)
 
 
 def _num(value: float | None) -> str:

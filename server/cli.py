@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from .errors import ConfigError, StoreUnavailable
+from .errors import ConfigError, StoreUnavailable, SyncAborted, SyncLocked, TrialpubError
 from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
+from .synclock import write_lock
+
+if TYPE_CHECKING:
+    from .sync import SyncSummary
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -64,15 +72,19 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
     """Load paths into the app's store with a progress line and a summary."""
     _create_store()
     progress = Progress("loading")
+    store = store_of(current_app)
     try:
-        summary = load_paths(
-            store_of(current_app),
-            paths,
-            batch_size=current_app.config["LOAD_BATCH_SIZE"],
-            on_record=progress.tick,
-            after_batch=after_batch,
-            workers=worker_count(current_app.config["LOAD_WORKERS"]),
-        )
+        with write_lock(store.engine):
+            summary = load_paths(
+                store,
+                paths,
+                batch_size=current_app.config["LOAD_BATCH_SIZE"],
+                on_record=progress.tick,
+                after_batch=after_batch,
+                workers=worker_count(current_app.config["LOAD_WORKERS"]),
+            )
+    except SyncLocked as exc:
+        raise Locked(str(exc)) from None
     except OSError as exc:
         progress.done()
         raise click.ClickException(str(exc)) from None
@@ -82,6 +94,7 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
     click.echo(
         "read {read}, new {new}, new versions {new_versions}, unchanged {unchanged}, "
         "rejected {rejected}".format(**summary.as_dict())
+        + f", events {summary.events.total()}"
     )
     return summary
 
@@ -173,6 +186,103 @@ def bench(
         click.echo(f"figures written to {json_file}", err=True)
     if markdown_file:
         markdown_file.write_text(render_markdown(figures["table"], options.sizes()) + "\n")
+
+
+class Locked(click.ClickException):
+    """Another sync or load holds the write lock; EX_TEMPFAIL tells cron to try again later."""
+
+    exit_code = 75
+
+
+class Aborted(click.ClickException):
+    """A full sync refused to mark removals because the registry's answer looked partial."""
+
+    exit_code = 3
+
+
+class SyncProgress:
+    """Pages, records per second and events so far, on one terminal line; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def page(self, summary: SyncSummary) -> None:
+        if not self.enabled:
+            return
+        counts = summary.counts
+        rate = counts["read"] / max(summary.seconds, 1e-9)
+        click.echo(
+            f"\rsyncing: page {counts['pages']:,}, {counts['read']:,} records, {rate:,.0f}/s, "
+            f"{sum(summary.events.values()):,} events",
+            nl=False,
+            err=True,
+        )
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+            self.shown = False
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Page through the whole scope; the only way trials are marked removed.")
+@click.option(
+    "--from", "source", type=click.Path(exists=True, path_type=Path),
+    help="Reconcile from a bulk file (ctg-studies.json.zip) instead of the API; implies --full.",
+)
+@click.option("--wait", is_flag=True, help="If another sync or load is running, wait for it instead of exiting.")
+@with_appcontext
+def sync(full: bool, source: Path | None, wait: bool) -> None:
+    """Bring the store up to date with the registry and post the changes as events."""
+    from .sync import describe, sync_with_config
+
+    # Retries and rejected records are worth a line each; requests that went well are not.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    _create_store()
+    progress = SyncProgress()
+    try:
+        summary = sync_with_config(
+            store_of(current_app), current_app.config, full=full, source=source, wait=wait,
+            on_page=progress.page, on_lock_wait=lambda message: click.echo(message, err=True),
+        )
+    except SyncLocked as exc:
+        raise Locked(str(exc)) from None
+    except SyncAborted as exc:
+        progress.done()
+        raise Aborted(f"full sync aborted: {exc}") from None
+    except (TrialpubError, OSError) as exc:
+        progress.done()
+        raise click.ClickException(f"sync failed: {exc}") from None
+    progress.done()
+    click.echo(describe(summary))
+
+
+@main.command()
+@click.option("--now", is_flag=True, help="Also sync once at start.")
+@with_appcontext
+def schedule(now: bool) -> None:
+    """Sync on the `sync_cron` schedule until stopped (run it in a process of its own)."""
+    from .schedule import build_scheduler, scheduled_sync
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per request would drown the run's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _create_store()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    try:
+        scheduler = build_scheduler(
+            lambda: scheduled_sync(app), config["SYNC_CRON"], config["SYNC_MISFIRE_GRACE"], now=now
+        )
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    # A stop request ends the scheduler cleanly; a sync cut short is completed by the next one.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    click.echo(f"syncing on '{config['SYNC_CRON']}' (UTC); stop with Ctrl-C", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        scheduler.start()
 
 
 def _safe_url(url: str) -> str:

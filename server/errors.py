@@ -31,3 +31,27 @@ class TrialNotFound(TrialpubError):
 
 class StoreUnavailable(TrialpubError):
     """The SQL store cannot be reached."""
+
+
+class RegistryError(TrialpubError):
+    """ClinicalTrials.gov could not be read; the sync stops and stores nothing more."""
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry kept failing (429, 5xx, timeouts, broken connections) after every retry."""
+
+
+class RegistryAnswerInvalid(RegistryError):
+    """The registry answered with something that is not JSON or not the expected shape, every try."""
+
+
+class RegistryRefused(RegistryError):
+    """The registry rejected the request itself (a 4xx other than 429), e.g. a bad scope query."""
+
+
+class SyncLocked(TrialpubError):
+    """Another sync or load holds the store's write lock."""
+
+
+class SyncAborted(TrialpubError):
+    """A full sync looks partial, so it refused to mark any trial removed."""

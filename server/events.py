@@ -1,4 +1,38 @@
-"""Change events: what happened to a trial between two stored versions."""
+"""Change events: what happened to a trial between two stored versions.
+
+What each kind carries (every value is JSON-ready; dates are written as the registry writes them,
+``2025``, ``2025-08`` or ``2025-08-14``; statuses are the registry's enum names):
+
+``new``
+    old None; new = the overall status; detail ``{"title": brief title}``.
+``status``
+    old, new = overall status strings (e.g. "NOT_YET_RECRUITING" -> "RECRUITING"; WITHDRAWN too);
+    detail has ``why_stopped`` and ``last_known_status`` of the new version when it gives them.
+``site_status``
+    old, new None; detail ``{"sites": [{"change", "facility", "city", "state", "country", "old",
+    "new"}, ...]}`` sorted by country, state, city, facility. ``change`` is "status" (the site's
+    status went from old to new), "added" (old is None) or "removed" (the site is no longer
+    listed; new is None). A site's old/new status may itself be None when the record gives none.
+``results``
+    old None; new = the date results were first posted (or None if the record gives none).
+``dates``
+    detail ``{"fields": [...]}`` names the dates that changed among "start", "primary_completion"
+    and "completion"; old and new map each of them to ``{"date", "type"}`` (type ACTUAL or
+    ESTIMATED) or None.
+``enrollment``
+    old, new = ``{"count": int or None, "type": "ACTUAL"/"ESTIMATED" or None}``.
+``eligibility``
+    old, new = the eligibility criteria text (or None).
+``removed``
+    old = the last overall status we held; new None; detail ``{"title": brief title}``.
+``updated``
+    old, new None; detail ``{"fields": [...]}`` lists, sorted, the fields of
+    ``server.trials.Trial`` that changed and have no kind of their own (nested ones dotted, e.g.
+    "design.phases"; "locations" when a site changed in anything but its status).
+
+Update dates and ``versionHolder`` are never a change. An event's ``version_id`` is the version
+it came from (the last version held, for ``removed``); its ``event_id`` never changes.
+"""
 
 from __future__ import annotations
 

@@ -15,9 +15,11 @@ from typing import Any
 import orjson
 
 from .bulk import RawRecord, read_records
+from .derive import EventDeriver
 from .errors import InvalidRecord
 from .incoming import Prepared, prepare_record
 from .store import Incoming, Store, Stored
+from .syncstate import is_baseline
 from .trials import content_hash, parse_trial
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class LoadSummary:
 
     counts: Counter[str] = field(default_factory=Counter)
     rejected: list[str] = field(default_factory=list)  # "source: reason", in input order
+    events: Counter[str] = field(default_factory=Counter)  # change events posted, by kind
 
     def as_dict(self) -> dict[str, int]:
         keys = ("read", "new", "new_versions", "unchanged", "rejected")
@@ -130,10 +133,15 @@ def load_paths(
 
     Each batch is one transaction, so a load that dies leaves the store as it was before the
     failed batch, and a rerun completes it (versions already stored are recognised by hash).
+    A new version is diffed against the one it replaces into change events, written with it;
+    the first load into an empty store posts no ``new`` events (it is the baseline).
     ``workers`` processes parse the records (see ``prepared_batches``).
     """
     summary = LoadSummary()
+    baseline = is_baseline(store)
     run_id = store.start_run("load")
+    deriver = EventDeriver(baseline=baseline, run_id=run_id)
+    summary.events = deriver.counts
     outcome, message = "failed", None
     try:
         for items in prepared_batches(paths, batch_size, workers, on_record):
@@ -146,26 +154,26 @@ def load_paths(
                     log.warning("rejected %s", item)
                 else:
                     batch.append(item)
-            _flush(store, batch, run_id, summary, after_batch)
+            _flush(store, batch, deriver, summary, after_batch)
         outcome = "success"
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        store.finish_run(run_id, outcome, summary.as_dict(), message)
+        store.finish_run(run_id, outcome, {**summary.as_dict(), "events": summary.events.total()}, message)
     return summary
 
 
 def _flush(
     store: Store,
     batch: list[Incoming],
-    run_id: int,
+    deriver: EventDeriver,
     summary: LoadSummary,
     after_batch: AfterBatch | None,
 ) -> None:
     if not batch:
         return
-    stored = store.store_batch(batch, run_id=run_id)
+    stored = store.store_batch(batch, run_id=deriver.run_id, derive_events=deriver)
     for result in stored:
         summary.counts["new_versions" if result.outcome == "new_version" else result.outcome] += 1
     if after_batch:

@@ -502,3 +502,13 @@ def content_hash(record: Mapping[str, Any]) -> str:
         record = {**record, "derivedSection": {**derived, "miscInfoModule": misc}}  # type: ignore[dict-item]
     canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def record_nct_id(record: Any) -> str | None:
+    """Return the NCT ID a record claims, without parsing the rest, or None."""
+    if not isinstance(record, Mapping):
+        return None
+    protocol = record.get("protocolSection")
+    ident = protocol.get("identificationModule") if isinstance(protocol, Mapping) else None
+    nct_id = ident.get("nctId") if isinstance(ident, Mapping) else None
+    return nct_id if isinstance(nct_id, str) and NCT_ID.match(nct_id) else None

@@ -87,3 +87,37 @@ class LiveServer:
 def live_server(app: Flask) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+# -- the registry sync ---------------------------------------------------------
+
+# Small waits and pages, so that faults, retries and paging all happen in a short test.
+SYNC_SETTINGS: dict[str, Any] = {
+    "registry_rate_limit": 0.0,
+    "registry_backoff": 0.01,
+    "registry_backoff_max": 2.0,
+    "registry_retries": 3,
+    "registry_timeout": 0.5,
+    "registry_connect_timeout": 2.0,
+    "registry_page_size": 7,
+    "load_batch_size": 5,
+    "sync_overlap_days": 10,
+    "sync_lock_poll": 0.05,
+}
+
+
+@pytest.fixture
+def fake_registry() -> Iterator[Any]:
+    """A fake ClinicalTrials.gov on 127.0.0.1 serving snapshot A (see tests/fake_registry.py)."""
+    from .fake_registry import FakeRegistry, snapshot_a
+
+    with FakeRegistry(*snapshot_a()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def sync_app(tmp_path: Path, database_url: str, fake_registry: Any) -> Iterator[Flask]:
+    """An app on a fresh store whose registry is the fake one."""
+    app = make_app(tmp_path, database_url, registry_url=fake_registry.url, **SYNC_SETTINGS)
+    yield app
+    store_of(app).engine.dispose()

@@ -1,3 +1,4 @@
+import itertools
 import json
 import zipfile
 from pathlib import Path
@@ -6,8 +7,9 @@ import pytest
 
 from server.bulk import UnreadableInput
 from server.load import load_paths
+from server.resources import resource_path
 
-from .conftest import STUDIES
+from .conftest import STUDIES, VERSIONS
 
 SOME = sorted(STUDIES.glob("*.json"))[:40]
 
@@ -86,6 +88,43 @@ def test_unreadable_input_is_named(store, tmp_path: Path):
     other.write_text("hello")
     with pytest.raises(UnreadableInput, match=r"notes\.txt"):
         load_paths(store, [other])
+
+
+def consecutive_status_changes(folder: Path) -> set[tuple[str, str, str]]:
+    """Read, straight from the files, every overall status change between consecutive versions."""
+    changes = set()
+    for trial in sorted(p for p in folder.iterdir() if p.is_dir()):
+        statuses = [json.loads(f.read_text())["protocolSection"]["statusModule"]["overallStatus"]
+                    for f in sorted(trial.glob("*.json"))]
+        changes |= {(trial.name, a, b) for a, b in itertools.pairwise(statuses) if a != b}
+    return changes
+
+
+def test_a_first_load_of_versions_posts_their_changes_but_no_new_trials(store):
+    summary = load_paths(store, [VERSIONS])
+    expected = consecutive_status_changes(VERSIONS)
+    assert ("NCT06821503", "NOT_YET_RECRUITING", "RECRUITING") in expected
+    assert ("NCT06302556", "NOT_YET_RECRUITING", "UNKNOWN") in expected
+    assert {(e.nct_id, e.old, e.new) for e in store.events(kinds=["status"], limit=1000)} == expected
+    assert store.events(kinds=["new"]) == []
+    assert summary.events["status"] == len(expected)
+    assert store.last_run(kind="load")["counts"]["events"] == summary.events.total()
+    # Loading again posts nothing twice; a later load posts the trials it adds as new.
+    assert load_paths(store, [VERSIONS]).events.total() == 0
+    more = load_paths(store, SOME[:3])
+    assert {e.nct_id for e in store.events(kinds=["new"])} == {p.stem for p in SOME[:3]} - {p.name for p in VERSIONS.iterdir()}
+    assert more.events["new"] == 3
+
+
+def test_the_demo_sample_carries_its_real_status_changes(store):
+    history, studies = resource_path("sample", "history"), resource_path("sample", "studies")
+    load_paths(store, [history, studies])
+    changes = {(e.nct_id, e.old, e.new) for e in store.events(kinds=["status"], limit=1000)}
+    assert changes == consecutive_status_changes(history)
+    assert ("NCT06821503", "NOT_YET_RECRUITING", "RECRUITING") in changes
+    assert ("NCT07011550", "RECRUITING", "SUSPENDED") in changes
+    assert store.events(kinds=["new"]) == []
+    assert store.count_trials() == len(list(studies.glob("*.json")))
 
 
 def _stored_state(store) -> dict:

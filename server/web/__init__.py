@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, pages
+from . import errors, pages, status
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and error handler to the app."""
     app.register_blueprint(pages.bp)
+    app.register_blueprint(status.bp)
     errors.register(app)

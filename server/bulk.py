@@ -6,7 +6,7 @@ Every reader streams: one record's bytes are in memory at a time, however large 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,18 @@ def read_records(path: Path) -> Iterator[RawRecord]:
         yield from _read_json_file(path)
     else:
         raise UnreadableInput(f"{path}: expected a directory, a .json, .ndjson/.jsonl or .zip file")
+
+
+def batches(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """Group records into lists of ``size``, the last one shorter."""
+    batch: list[RawRecord] = []
+    for raw in records:
+        batch.append(raw)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _read_dir(path: Path) -> Iterator[RawRecord]:

@@ -64,12 +64,14 @@ class Prepared:
     blob: bytes  # the compressed JSON
     listing: dict[str, Any]
     conditions: tuple[dict[str, Any], ...]
+    raw_hash: str | None = None  # of the bytes the record came as, see trials.raw_hash
 
 
-def prepare_record(record: dict[str, Any], source: str) -> Prepared:
+def prepare_record(record: dict[str, Any], source: str, raw_hash: str | None = None) -> Prepared:
     """Parse, hash and compress one record; raise InvalidRecord if it is not a study."""
     trial = parse_trial(record, source)
     return Prepared(
+        raw_hash=raw_hash,
         source=source,
         nct_id=trial.nct_id,
         content_hash=content_hash(record),
@@ -83,15 +85,18 @@ def prepare_record(record: dict[str, Any], source: str) -> Prepared:
 class Incoming:
     """One record on its way into the store."""
 
-    __slots__ = ("_prepared", "_record", "_trial", "content_hash", "last_update", "nct_id")
+    __slots__ = ("_prepared", "_record", "_trial", "content_hash", "last_update", "nct_id", "raw_hash")
 
-    def __init__(self, trial: Trial, record: dict[str, Any], content_hash: str) -> None:
+    def __init__(
+        self, trial: Trial, record: dict[str, Any], content_hash: str, raw_hash: str | None = None
+    ) -> None:
         self._trial: Trial | None = trial
         self._record: dict[str, Any] | None = record
         self._prepared: Prepared | None = None
         self.content_hash = content_hash
         self.nct_id = trial.nct_id
         self.last_update = _last_update(trial)
+        self.raw_hash = raw_hash
 
     @classmethod
     def from_prepared(cls, prepared: Prepared) -> Incoming:
@@ -102,6 +107,7 @@ class Incoming:
         item.content_hash = prepared.content_hash
         item.nct_id = prepared.nct_id
         item.last_update = prepared.last_update
+        item.raw_hash = prepared.raw_hash
         return item
 
     @property

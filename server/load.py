@@ -14,13 +14,14 @@ from typing import Any
 
 import orjson
 
-from .bulk import RawRecord, read_records
+from .bulk import RawRecord, batches, read_records
 from .derive import EventDeriver
 from .errors import InvalidRecord
 from .incoming import Prepared, prepare_record
+from .rawindex import remember
 from .store import Incoming, Store, Stored
 from .syncstate import is_baseline
-from .trials import content_hash, parse_trial
+from .trials import content_hash, parse_trial, raw_hash
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def prepare(raw: RawRecord) -> Incoming:
     """Parse one raw record into what the store takes; raise InvalidRecord if it is not a study."""
     record = _json(raw)
     trial = parse_trial(record, raw.source)
-    return Incoming(trial=trial, record=record, content_hash=content_hash(record))
+    return Incoming(trial=trial, record=record, content_hash=content_hash(record), raw_hash=raw_hash(raw.data))
 
 
 def prepare_chunk(chunk: Sequence[RawRecord]) -> list[Prepared | str]:
@@ -59,7 +60,7 @@ def prepare_chunk(chunk: Sequence[RawRecord]) -> list[Prepared | str]:
     out: list[Prepared | str] = []
     for raw in chunk:
         try:
-            out.append(prepare_record(_json(raw), raw.source))
+            out.append(prepare_record(_json(raw), raw.source, raw_hash(raw.data)))
         except InvalidRecord as exc:
             out.append(str(exc))
     return out
@@ -75,18 +76,12 @@ def _in_process(chunk: Sequence[RawRecord]) -> list[Incoming | str]:
     return out
 
 
-def _chunks(paths: Iterable[Path], size: int, on_record: Callable[[], None] | None) -> Iterator[list[RawRecord]]:
-    chunk: list[RawRecord] = []
+def _read_all(paths: Iterable[Path], on_record: Callable[[], None] | None) -> Iterator[RawRecord]:
     for path in paths:
         for raw in read_records(path):
             if on_record:
                 on_record()
-            chunk.append(raw)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+            yield raw
 
 
 def prepared_batches(
@@ -97,7 +92,7 @@ def prepared_batches(
     With more than one worker, batches are prepared in that many processes while the caller
     stores earlier ones; at most two batches per worker are in flight, so memory stays flat.
     """
-    chunks = _chunks(paths, batch_size, on_record)
+    chunks = batches(_read_all(paths, on_record), batch_size)
     if workers <= 1:
         yield from (_in_process(chunk) for chunk in chunks)
         return
@@ -176,5 +171,7 @@ def _flush(
     stored = store.store_batch(batch, run_id=deriver.run_id, derive_events=deriver)
     for result in stored:
         summary.counts["new_versions" if result.outcome == "new_version" else result.outcome] += 1
+    # So that a full sync from a later bulk file can skip, unparsed, what this one held.
+    remember(store, ((i.raw_hash, i.nct_id, i.content_hash) for i in batch if i.raw_hash))
     if after_batch:
         after_batch(batch, stored)

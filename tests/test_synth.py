@@ -112,3 +112,8 @@ def test_a_second_day_builds_on_the_first_and_lists_its_own_changes(synth):
     assert set(only) == set(manifest.changed) == set(updates.changed)
     for nct in only:
         assert second[nct]["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] == synth.day(2).isoformat()
+
+
+def test_changes_are_posted_after_every_update_they_change(synth):
+    latest = max(parse_trial(orjson.loads(data)).last_update_posted.date.isoformat() for _, data in synth.snapshot(200))
+    assert synth.day(1).isoformat() > latest

@@ -29,6 +29,7 @@ class Measured:
     peak_rss_mb: float  # the child's own high-water mark (ru_maxrss)
     cpu_s: float  # user + system time of the child
     result: dict[str, Any]
+    stdout_tail: str  # the last lines the step printed, e.g. a command's summary
 
 
 def run_step(argv: list[str], env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Measured:
@@ -50,7 +51,8 @@ def run_step(argv: list[str], env: Mapping[str, str] | None = None, cwd: Path | 
         tail = (err or out).decode(errors="replace")[-3000:]
         raise StepFailed(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
     result: dict[str, Any] = {}
-    for line in out.decode(errors="replace").splitlines():
+    lines = out.decode(errors="replace").splitlines()
+    for line in lines:
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX):])
     return Measured(
@@ -58,6 +60,7 @@ def run_step(argv: list[str], env: Mapping[str, str] | None = None, cwd: Path | 
         peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
         cpu_s=usage.ru_utime + usage.ru_stime,
         result=result,
+        stdout_tail="\n".join(line for line in lines[-3:] if not line.startswith(RESULT_PREFIX)),
     )
 
 

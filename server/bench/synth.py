@@ -91,7 +91,7 @@ class Manifest:
 class Synth:
     """Generates synthetic trials from a folder of real records."""
 
-    def __init__(self, sources: Path, seed: int = 1, snapshot_date: dt.date = dt.date(2026, 1, 15)) -> None:
+    def __init__(self, sources: Path, seed: int = 1, snapshot_date: dt.date | None = None) -> None:
         files = sorted(sources.glob("*.json"))
         if not files:
             raise ValueError(f"{sources}: no *.json records to build from")
@@ -100,7 +100,9 @@ class Synth:
         self.pool = [raw for raw in raws if len(raw) <= GIANT_BYTES]
         self.giants = [raw for raw in raws if len(raw) > GIANT_BYTES]
         self.seed = seed
-        self.snapshot_date = snapshot_date
+        # By default the day after the latest update among the sources: a change posted on a
+        # later day is then newer than every record it changes (dates only ever shift back).
+        self.snapshot_date = snapshot_date or _latest_update(raws) + dt.timedelta(days=1)
 
     def _rng(self, index: int, purpose: str) -> random.Random:
         return random.Random(f"{self.seed}:{purpose}:{index}")
@@ -197,6 +199,16 @@ class Synth:
                         touched = True
             if touched or not only_changed:
                 yield nct, orjson.dumps(record)
+
+
+def _latest_update(raws: Iterable[bytes]) -> dt.date:
+    latest = dt.date(2000, 1, 1)
+    for raw in raws:
+        status = orjson.loads(raw).get("protocolSection", {}).get("statusModule", {})
+        posted = status.get("lastUpdatePostDateStruct", {}).get("date", "")
+        if _DATE.match(posted) and len(posted) == 10:
+            latest = max(latest, dt.date.fromisoformat(posted))
+    return latest
 
 
 def _shift_dates(node: Any, months: int) -> None:

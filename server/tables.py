@@ -66,6 +66,7 @@ trials = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("removed_at", DateTime(timezone=True)),  # set when a full sync no longer finds it
     Index("trials_status", "overall_status"),
+    Index("trials_last_update", "last_update"),  # listings show the latest updated first
 )
 
 # Conditions of each trial's current version: MeSH terms with their ancestors, or free text.

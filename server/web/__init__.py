@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, pages, status
+from . import browse, errors, pages, sitemaps, status
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and error handler to the app."""
     app.register_blueprint(pages.bp)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(sitemaps.bp)
     app.register_blueprint(status.bp)
     errors.register(app)

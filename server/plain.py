@@ -1,0 +1,285 @@
+"""Plain-English wording of one eligibility criterion.
+
+The rendering keeps every number, unit and threshold of the original; it only changes the
+words around them: comparison signs become words ("≥" -> "at least"), abbreviations and
+long medical words give way to plain ones from the glossary, asides in parentheses move to
+notes, and long sentences are cut at semicolons and at commas that join two clauses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .glossary import Glossary
+
+# (pattern, words): signs and phrasings of comparison, most specific first.
+_COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), words)
+    for pattern, words in (
+        (r"(?:greater|more|higher)\s+than\s+or\s+equal\s+to", "at least"),
+        (r"equal\s+to\s+or\s+(?:greater|more|higher)\s+than", "at least"),
+        (r"(?:less|lower|fewer)\s+than\s+or\s+equal\s+to", "at most"),
+        (r"equal\s+to\s+or\s+(?:less|lower|fewer)\s+than", "at most"),
+        (r"≥|>=|=>|⩾|≧|＞=", "at least"),
+        (r"≤|<=|=<|⩽|≦|＜=", "at most"),
+        (r">|＞", "more than"),
+        (r"<|＜", "less than"),
+    )
+)
+# "1.5 x ULN", "3×ULN": "times", but "1.5 x 10^9/L" keeps its multiplication sign.
+_TIMES = re.compile(r"(?<=\d)\s*[x×X*]\s*(?=(?:the\s+)?(?:ULN|upper|institutional|IULN|normal|LLN|lower)\b)")
+_LATIN = (
+    (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "for example"),
+    (re.compile(r"\bi\.\s?e\.,?", re.IGNORECASE), "that is"),
+    (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
+    (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
+    (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),
+    (re.compile(r"\band/or\b", re.IGNORECASE), "or"),
+)
+# An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
+_ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")
+_SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
+_CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
+# A comma that opens an aside of its own becomes a sentence that says what the aside does.
+_LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), lead)
+    for pattern, lead in (
+        (r",\s+(?:including|includes)(?:,?\s+but\s+not\s+limited\s+to)?:?\s+", "This includes "),
+        (r",\s+such\s+as:?\s+", "For example: "),
+        (r",\s+(?:except|excluding|with\s+the\s+exception\s+of)(?:\s+for)?:?\s+", "This does not include "),
+        (r",\s+unless\s+", "This does not apply if "),
+        (r",\s+(?:defined|characterized)\s+(?:as|by):?\s+", "This means "),
+        (r",?\s+because\s+", "This is because "),
+    )
+)
+MIN_LEAD_WORDS = 3
+# A sentence longer than this is cut where "and", "or" or "but" joins two long phrases.
+LONG_SENTENCE_WORDS = 12
+MIN_PHRASE_WORDS = 5
+# Only where the words after "and"/"or" start a clause of their own: a verb or a new subject.
+# ("locally advanced or metastatic cancer" joins two adjectives and "women ... and men must"
+# two subjects: both must stay whole.)
+_CLAUSE_START = (
+    r"(?:has|have|had|is|are|was|were|be|been|must|should|will|would|can|could|may|might|need|needs"
+    r"|agree|agrees|plan|plans|use|uses|sign|signs|do|does|did|get|gets|take|takes|meet|meets|show|shows"
+    r"|who|they|he|she)"
+)
+_STARTS_CLAUSE = re.compile(rf"(?:and|or|but)\s+{_CLAUSE_START}\s", re.IGNORECASE)
+_JOIN = re.compile(
+    rf"\s+(?=(?:and|or|but)\s+{_CLAUSE_START}\s)|,\s+(?:while|whereas)\s+", re.IGNORECASE
+)
+_SPACES = re.compile(r"\s+")
+# A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
+_ARTICLE_AN = re.compile(r"(?<![\w-])(a)n(?=\s+[b-df-gj-np-tv-z])")
+_ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+[aeio])")
+# A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
+_SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+# "..., or" at the end of an item links it to the next one; a sentence of its own ends without it.
+_DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
+_NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
+_HOLD = "\ue000{}\ue001"
+_HELD = re.compile("\ue000(\\d+)\ue001")
+MIN_CLAUSE_WORDS = 5
+# An aside this short is a name or an abbreviation, not a digression: it stays in the sentence.
+SHORT_ASIDE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A criterion in plain words, the asides moved out of it, and the abbreviations explained."""
+
+    text: str
+    notes: tuple[str, ...] = ()
+    terms: tuple[tuple[str, str], ...] = ()  # (abbreviation, what it means)
+
+
+def plain_english(text: str, glossary: Glossary) -> Plain:
+    """Reword one criterion plainly, keeping every number, unit and threshold."""
+    notes: list[str] = []
+    held: list[str] = []
+    terms: dict[str, str] = {}
+    outer = _take_asides(_SPACES.sub(" ", text).strip(), notes, held, terms, glossary)
+    outer = _reword(_opening(outer, glossary), glossary, terms)
+    sentences: list[str] = []
+    for part in _split(outer):
+        # "Note: ..." sentences are asides too.
+        if _NOTE.match(part.strip()):
+            notes.append(_NOTE.sub("", part.strip()))
+        elif sentence := _sentence(part):
+            sentences.append(sentence)
+    body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(sentences))
+    body = _HELD.sub(lambda m: "(" + _reword(held[int(m.group(1))], glossary, terms) + ")", body)
+    return Plain(
+        text=body,
+        notes=tuple(
+            _sentence(_HELD.sub(lambda m: "(" + held[int(m.group(1))] + ")", _reword(note, glossary, terms)))
+            for note in notes
+        ),
+        terms=tuple(terms.items()),
+    )
+
+
+def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
+    """Pull out the top-level (...) and [...] asides: to notes, to nothing, or held in place."""
+    out: list[str] = []
+    depth = 0
+    start = 0
+    closing = {"(": ")", "[": "]"}
+    expected: list[str] = []
+    for index, char in enumerate(text):
+        if char in closing:
+            if depth == 0:
+                out.append(text[start:index])
+                start = index
+            depth += 1
+            expected.append(closing[char])
+        elif expected and char == expected[-1]:
+            expected.pop()
+            depth -= 1
+            if depth == 0:
+                out.append(_aside(text[start + 1 : index].strip(), notes, held, terms, glossary))
+                start = index + 1
+    # An unclosed bracket leaves the rest of the text as written.
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _aside(inner: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
+    if not inner:
+        return ""
+    if _SIGN_ONLY.match(inner):
+        return ""  # "less than or equal to (<=) 1": the words already say it
+    found = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
+    if found is not None:
+        # "(ECOG)" names a known abbreviation: its meaning is listed under the criterion.
+        terms.setdefault(found.short, found.meaning)
+        return ""
+    if any(ch.isdigit() for ch in inner) or len(inner.split()) <= SHORT_ASIDE_WORDS:
+        # Thresholds, doses, other names ("XL184 (cabozantinib)") stay where they are.
+        held.append(inner)
+        return " " + _HOLD.format(len(held) - 1)
+    notes.append(inner)
+    return ""
+
+
+def _opening(text: str, glossary: Glossary) -> str:
+    """Reword how a criterion opens: "History of stroke" -> "Has had stroke"."""
+    match = glossary.opening_pattern.match(text)
+    if match is None:
+        return text
+    return glossary.plain_opening(match.group(0)) + text[match.end() :]
+
+
+def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
+    """Swap signs, Latin, long words and abbreviations for plain words."""
+    text = _TIMES.sub(" times ", text)
+    for pattern, words in _COMPARISONS:
+        text = pattern.sub(f" {words} ", text)
+    for pattern, words in _LATIN:
+        text = pattern.sub(words, text)
+    text = glossary.word_pattern.sub(_plain_word_in(glossary), text)
+    text = _ARTICLE_AN.sub(r"\1", text)
+    text = _ARTICLE_A.sub(r"\1n", text)
+
+    def expand(match: re.Match[str]) -> str:
+        found = glossary.abbreviations[match.group(0)]
+        terms.setdefault(found.short, found.meaning)
+        return found.plain
+
+    text = glossary.abbreviation_pattern.sub(expand, text)
+    text = _SPACES.sub(" ", text)
+    return re.sub(r"\s+([,.;:!?])", r"\1", text).strip()
+
+
+def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
+    """Replace a long word unless it is part of a name ("Chronic Cluster Headache")."""
+
+    def replace(match: re.Match[str]) -> str:
+        found = match.group(0)
+        before = match.string[: match.start()].rstrip()
+        after = match.string[match.end() :].lstrip()
+        starts_sentence = not before or before[-1] in ".:;!?("
+        if found[:1].isupper() and not starts_sentence and after[:1].isupper():
+            return found
+        return glossary.plain_word(found)
+
+    return replace
+
+
+def _split(text: str) -> list[str]:
+    """Cut a text into short sentences at semicolons, full stops and clause-joining commas."""
+    parts: list[str] = []
+    for piece in re.split(r";|(?<=[a-z)%])\.\s+(?=[A-Z])", text):
+        for clause in _split_leads(piece):
+            for part in _split_clauses(clause):
+                parts.extend(_split_long(part))
+    return parts
+
+
+def _split_long(text: str) -> list[str]:
+    """Cut a long sentence where "and"/"or"/"but" joins two phrases of several words each."""
+    if len(text.split()) <= LONG_SENTENCE_WORDS:
+        return [text]
+    for match in _JOIN.finditer(text):
+        left, right = text[: match.start()], text[match.end() :]
+        tail = left.rsplit(",", 1)[-1].split()
+        if len(left.split()) < MIN_PHRASE_WORDS or len(right.split()) < MIN_PHRASE_WORDS:
+            continue
+        # "A, B or C" joins items of a list; "between 18 and 65" joins two numbers.
+        if ("," in left and len(tail) <= 3) or "between" in (w.lower() for w in tail[-3:]):
+            continue
+        # "1 or more", "18 or older": a number and its qualifier stay together.
+        if any(ch.isdigit() for word in tail[-2:] for ch in word):
+            continue
+        # "Academy of Allergology and Clinical Immunology": a name is not cut.
+        following = right.split()[1:2]
+        if following and following[0][:1].isupper():
+            continue
+        lead = "But " if match.group(0).strip(", ").lower() in ("while", "whereas") else ""
+        return [left, *_split_long(lead + right)]
+    return [text]
+
+
+def _split_leads(text: str) -> list[str]:
+    """Turn ", including ...", ", except ...", ", unless ..." into sentences of their own."""
+    for pattern, lead in _LEADS:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        left, right = text[: match.start()], text[match.end() :]
+        if len(left.split()) >= MIN_LEAD_WORDS and len(right.split()) >= 1:
+            return [*_split_leads(left), *_split_leads(lead + right)]
+    return [text]
+
+
+def _split_clauses(text: str) -> list[str]:
+    """Cut at ", and"/", or"/", but" where both sides are clauses, not items of a list."""
+    parts: list[str] = []
+    while (cut := _clause_cut(text)) is not None:
+        parts.append(text[: cut[0]])
+        text = text[cut[1] :]
+    return [*parts, text]
+
+
+def _clause_cut(text: str) -> tuple[int, int] | None:
+    for match in _CLAUSE_JOIN.finditer(text):
+        left, right = text[: match.start()], text[match.end() :]
+        # A comma earlier in the clause means a list ("A, B, or C"): not a place to cut,
+        # unless a clause of its own follows ("..., and must agree to ...").
+        if ("," in left or ":" in left) and not _STARTS_CLAUSE.match(right):
+            return None
+        if len(left.split()) >= MIN_CLAUSE_WORDS and len(right.split()) >= MIN_CLAUSE_WORDS:
+            return match.start(), match.end()
+    return None
+
+
+def _sentence(text: str) -> str:
+    """Make a fragment a sentence: trimmed, capitalised, with a full stop."""
+    text = _DANGLING.sub("", text.strip().strip(",;").strip())
+    if not text:
+        return ""
+    if text[0].islower():
+        text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?:" else text + "."

@@ -55,3 +55,7 @@ class SyncLocked(TrialpubError):
 
 class SyncAborted(TrialpubError):
     """A full sync looks partial, so it refused to mark any trial removed."""
+
+
+class TripleStoreUnavailable(TrialpubError):
+    """The triple store cannot be opened or reached."""

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .graph import script_json
 from .trialview import TrialPage
+
+__all__ = ["page_jsonld", "page_nodes", "script_json"]
 
 SCHEMA = "https://schema.org/"
 # schema.org terms, with the ones whose values are links read as IRIs (as schema.org's own context does).
 CONTEXT = {"@vocab": SCHEMA, "url": {"@type": "@id"}, "item": {"@type": "@id"}, "isBasedOn": {"@type": "@id"}}
-# What may not appear raw inside <script>: "</script>" would end it, "<!--" would change its parsing.
-_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
-
-
-def script_json(document: Any) -> str:
-    """Serialise JSON for a <script> element: any registry text is inert there."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
 
 
 def page_nodes(

@@ -100,6 +100,24 @@ events = Table(
     Index("events_detected", "detected_at"),
 )
 
+# What the triple store holds of each trial: the content hash of the version last written there.
+# Written after the triple store commits, so a crash between the two leaves a mismatch that the
+# next reconcile repairs (writing a trial's graph again is harmless).
+indexed_trials = Table(
+    "indexed_trials",
+    metadata,
+    Column("nct_id", String(11), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+)
+
+# Small facts about the triple store: which store was indexed, the last event written, statistics.
+index_state = Table(
+    "index_state",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 # What a bulk file's record bytes (versionHolder blanked) were found to hold: a full sync from a
 # file recognises a record it has seen byte for byte without parsing it.
 raw_hashes = Table(

@@ -55,7 +55,8 @@ def test_sections_come_in_the_order_of_the_issue(store, client):
     page = page_of(client, "NCT04514484")
     positions = [page.index(f'<section id="{name}"') for name in SECTIONS]
     assert positions == sorted(positions)
-    header = page[: positions[0]]
+    # The visible header: from <main> on (the JSON-LD in <head> repeats the titles).
+    header = page[page.index("<main") : positions[0]]
     title = "Testing the Combination of the Anti-cancer Drugs XL184 (Cabozantinib) and Nivolumab"
     assert header.index("<h1>" + title) < header.index("Pilot Trial of Nivolumab Plus Cabozantinib")
     assert "Active, not recruiting</li>" in header and "Phase 1</li>" in header and "Interventional</li>" in header
@@ -282,3 +283,19 @@ def test_the_trial_graph_and_the_page_nodes_share_one_document():
     assert (page, schema.about, trial) in graph and (page, schema.url, page) in graph
     alone = rdflib.Graph().parse(data=json.dumps(trial_document), format="json-ld")
     assert set(alone) <= set(graph)
+
+
+@pytest.mark.parametrize("nct_id", ["NCT00001908", "NCT06821503", "NCT00002297"])
+def test_embedded_json_ld_holds_the_same_trial_graph_as_the_linked_data_url(store, client, nct_id):
+    store.store_batch([incoming(record(nct_id))])
+    page = page_of(client, nct_id)
+    embedded = rdflib.Graph().parse(data=json.dumps(jsonld_of(page)), format="json-ld")
+    served = rdflib.Graph().parse(data=client.get(f"/trials/{nct_id}.jsonld").get_data(as_text=True), format="json-ld")
+    # The trial's description names every node (hash IRIs), so its triples compare one by one;
+    # the page adds only its own nodes (WebPage, BreadcrumbList, FAQPage) beside them.
+    assert not any(isinstance(term, rdflib.BNode) for triple in served for term in triple)
+    assert len(served) > 20
+    assert set(served) - set(embedded) == set()
+    trial_iri = rdflib.URIRef(f"{client.application.config['BASE_URL']}/trials/{nct_id}#trial")
+    added = {t for t in set(embedded) - set(served) if t[0] == trial_iri}
+    assert added == set()

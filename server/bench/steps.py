@@ -103,3 +103,113 @@ def _ms(timings: list[float]) -> dict[str, float]:
 
 if __name__ == "__main__":
     main()
+
+
+def _parameters(sample: int) -> tuple[str, Any]:
+    from .. import create_app
+    from ..store import store_of
+    from ..trials import parse_trial
+    from .queries import choose_parameters
+
+    app = create_app()
+    store = store_of(app)
+    trials = (parse_trial(stored.record) for _, stored in zip(range(sample), store.iter_current(), strict=False))
+    return app.config["DATA_DIR"], choose_parameters(app.config["BASE_URL"], trials)
+
+
+def _published_store(data_dir: str) -> Any:
+    """Open the snapshot of the embedded store that queries read."""
+    from ..snapshots import SnapshotReader
+    from ..triplestore import oxigraph_root
+
+    store = SnapshotReader(oxigraph_root(data_dir)).store()
+    if store is None:
+        raise click.ClickException("the triple store has not been published yet")
+    return store
+
+
+@main.command("export-subset")
+@click.option("--trials", type=int, required=True, help="Trial graphs to export (the first by NCT ID).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_subset(trials: int, out: Path) -> None:
+    """Write the first trials' graphs, the change log and the vocabulary as N-Quads."""
+    import pyoxigraph as ox
+
+    from .. import create_app
+    from ..store import store_of
+
+    app = create_app()
+    base = app.config["BASE_URL"]
+    store = _published_store(app.config["DATA_DIR"])
+    ids = [s.nct_id for _, s in zip(range(trials), store_of(app).iter_current(), strict=False)]
+    graphs = [f"{base}/trials/{nct}" for nct in ids] + [f"{base}/changes", f"{base}/vocab"]
+    quads = 0
+    with out.open("wb") as fh:
+        for graph in graphs:
+            chunk = list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+            quads += len(chunk)
+            ox.serialize(chunk, fh, ox.RdfFormat.N_QUADS)
+    report({"trials": len(ids), "quads": quads, "bytes": out.stat().st_size})
+
+
+@main.command()
+@click.option("--engine", type=click.Choice(["oxigraph-disk", "oxigraph-memory", "rdflib"]), required=True)
+@click.option("--nquads", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The subset to load (in-memory engines).")
+@click.option("--repeat", type=int, default=5, show_default=True)
+@click.option("--timeout", type=int, default=120, show_default=True, help="Seconds one query may take.")
+def sparql(engine: str, nquads: Path | None, repeat: int, timeout: int) -> None:
+    """Time the ten typical queries on one engine: the median of several runs each."""
+    import signal
+
+    import pyoxigraph as ox
+
+    from .queries import typical_queries
+
+    data_dir, params = _parameters(500)
+    queries = typical_queries(params)
+    result: dict[str, Any] = {"engine": engine, "parameters": params.__dict__}
+    started = time.perf_counter()
+    if engine == "rdflib":
+        from rdflib import Dataset
+
+        dataset = Dataset(default_union=True)
+        dataset.parse(str(nquads), format="nquads")
+
+        def run(query: str) -> int:
+            return len(list(dataset.query(query)))
+    else:
+        if engine == "oxigraph-disk":
+            store = _published_store(data_dir)
+        else:
+            store = ox.Store()
+            store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+
+        def run(query: str) -> int:
+            return len(list(store.query(query, use_default_graph_as_union=True)))  # type: ignore[arg-type]
+
+    result["open_s"] = time.perf_counter() - started
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, expire)
+    timings: dict[str, Any] = {}
+    for name, query in queries.items():
+        runs: list[float] = []
+        rows = 0
+        try:
+            for _ in range(repeat):
+                signal.alarm(timeout)
+                t0 = time.perf_counter()
+                rows = run(query)
+                runs.append(time.perf_counter() - t0)
+                signal.alarm(0)
+        except TimeoutError:
+            timings[name] = {"timed_out_after_s": timeout, "rows": None}
+            continue
+        timings[name] = {"median_ms": statistics.median(runs) * 1000, "first_ms": runs[0] * 1000, "rows": rows}
+    result["queries"] = timings
+    done = [t["median_ms"] for t in timings.values() if "median_ms" in t]
+    result["median_ms"] = statistics.median(done) if done else None
+    report(result)

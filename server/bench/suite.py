@@ -8,6 +8,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from .synth import nct_id
 
 REGISTRY_SIZE = 600_000
 CHANGES = 5_000
+RDFLIB_SUBSET = 20_000
 Echo = Callable[[str], None]
 
 
@@ -102,6 +104,12 @@ def _at_size(options: Options, size: int, folder: Path, database_url: str, echo:
     else:
         result["sync_full"] = result["sync_incremental"] = {"unavailable": "the sync is not on this branch yet"}
 
+    if importlib.util.find_spec("server.triplestore") is not None:
+        echo(f"[{size:,}] SPARQL: ten typical queries on Oxigraph, and on rdflib in memory with a subset")
+        result["sparql"] = sparql(env, size, folder)
+    else:
+        result["sparql"] = {"unavailable": "the triple store is not on this branch yet"}
+
     echo(f"[{size:,}] render cost per trial per format")
     rendered = run_step(["server.bench.steps", "render", "--sample", "200"], env=env)
     result["render"] = rendered.result
@@ -109,6 +117,34 @@ def _at_size(options: Options, size: int, folder: Path, database_url: str, echo:
     echo(f"[{size:,}] requests per second under gunicorn, 2 workers, {options.serve_seconds:.0f} s each")
     result["serve"] = serve(env, size, options.serve_seconds)
     return result
+
+
+def sparql(env: dict[str, str], size: int, folder: Path) -> dict[str, Any]:
+    """Time the typical queries on the on-disk store, then Oxigraph against rdflib on one subset."""
+    subset = min(size, RDFLIB_SUBSET)
+    step = ["server.bench.steps", "sparql", "--engine"]
+    disk = run_step([*step, "oxigraph-disk"], env=env)
+    nquads = folder / "subset.nq"
+    exported = run_step(["server.bench.steps", "export-subset", "--trials", str(subset), "--out", str(nquads)], env=env)
+    in_memory = run_step([*step, "oxigraph-memory", "--nquads", str(nquads)], env=env)
+    rdflib = run_step([*step, "rdflib", "--nquads", str(nquads), "--repeat", "3"], env=env)
+    nquads.unlink()
+    ratios = []
+    for name, fast in in_memory.result["queries"].items():
+        slow = rdflib.result["queries"].get(name, {})
+        slow_ms = slow.get("median_ms") or 1000.0 * (slow.get("timed_out_after_s") or 0)
+        if fast.get("median_ms") and slow_ms:
+            ratios.append(slow_ms / fast["median_ms"])
+    return {
+        "oxigraph_median_ms": disk.result["median_ms"],
+        "subset": {**exported.result, "rdflib_load_s": rdflib.result["open_s"],
+                   "rdflib_peak_rss_mb": rdflib.peak_rss_mb},
+        # rdflib's time over Oxigraph's, query by query on the same subset; the median of those.
+        "speedup": statistics.median(ratios) if ratios else None,
+        "oxigraph_disk": disk.result,
+        "oxigraph_subset": in_memory.result,
+        "rdflib_subset": rdflib.result,
+    }
 
 
 def _cost(measured: Measured) -> dict[str, float]:

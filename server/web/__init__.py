@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import browse, errors, pages, sitemaps, status
+from . import browse, dataset, errors, linked_data, pages, sitemaps, sparql, status
 
 
 def register(app: Flask) -> None:
@@ -13,4 +13,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(browse.bp)
     app.register_blueprint(sitemaps.bp)
     app.register_blueprint(status.bp)
+    linked_data.register(app)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(dataset.bp)
     errors.register(app)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from ..errors import StoreUnavailable, TrialNotFound
+from ..sparql import QueryProblem
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ def register(app: Flask) -> None:
     def store_unavailable(exc: StoreUnavailable) -> tuple[str, int]:
         log.error("store unavailable: %s", exc)
         return _answer(503, "Temporarily unavailable", "The database cannot be reached. Please try again shortly.")
+
+    @app.errorhandler(QueryProblem)
+    def query_problem(exc: QueryProblem) -> Response:
+        # SPARQL clients read plain text best; the message is the parser's or names the limit.
+        response = Response(exc.message + "\n", status=exc.status, mimetype="text/plain")
+        if exc.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:

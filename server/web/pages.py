@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import explain, listings
 from ..dates import utcnow
-from ..errors import TrialNotFound
 from ..glossary import load_glossary
 from ..pagemeta import page_jsonld, page_nodes, script_json
 from ..store import StoredTrial, store_of
-from ..trials import NCT_ID, Trial, canonical_nct_id, parse_trial
+from ..trials import Trial, canonical_nct_id, parse_trial
 from ..trialview import build_trial_page
 from .params import Paging, choice, page_number
 
@@ -55,7 +57,7 @@ def home() -> str | Response:
         abort(400, f"The search may be at most {MAX_QUERY_CHARS} characters long.")
     nct_id = canonical_nct_id(query)
     if nct_id is not None:
-        return redirect(url_for("pages.trial", nct_id=nct_id))
+        return redirect(url_for("linked_data.trial", nct_id=nct_id))
     status = choice("status", explain.STATUS_LABELS)
     phase = choice("phase", explain.PHASE_LABELS)
     size = current_app.config["PAGE_SIZE"]
@@ -79,21 +81,30 @@ def home() -> str | Response:
     )
 
 
-@bp.get("/trials/<nct_id>")
-def trial(nct_id: str) -> str | Response:
-    """Show one trial; redirect other spellings of its NCT ID to the canonical one."""
-    if not NCT_ID.match(nct_id):
-        canonical = canonical_nct_id(nct_id)
-        if canonical is None:
-            abort(404, f"{nct_id!r} is not an NCT ID: they look like NCT01234567.")
-        return redirect(url_for("pages.trial", nct_id=canonical), code=301)
-    stored = store_of(current_app).current(nct_id)
-    if stored.removed_at is not None:
-        raise TrialNotFound(nct_id)
-    return render_trial_page(stored, parse_trial(stored.record))
+# What a page keeps of a trial document too heavy to embed whole: what search engines read.
+# The full description stays one link away (rel=alternate, /trials/NCT….jsonld).
+_CORE = (
+    "@context", "@id", "@type", "name", "alternateName", "description", "identifier", "url", "sameAs",
+    "mainEntityOfPage", "status", "tp:phase", "trialDesign", "studyDesign", "tp:enrollment",
+    "healthCondition", "sponsor", "studyLocation",
+)
 
 
-def render_trial_page(stored: StoredTrial, trial: Trial) -> str:
+def render_trial(stored: StoredTrial, trial_document: Mapping[str, Any]) -> str:
+    """Render a stored trial's page, embedding the trial's own JSON-LD document.
+
+    A trial with thousands of sites has a description of megabytes; when embedding it whole
+    would make the page heavier than ``page_max_bytes``, the page embeds its core only.
+    """
+    trial = parse_trial(stored.record)
+    html = render_trial_page(stored, trial, trial_document)
+    if len(html.encode()) > current_app.config["PAGE_MAX_BYTES"]:
+        core = {k: v for k, v in trial_document.items() if k in _CORE}
+        html = render_trial_page(stored, trial, core)
+    return html
+
+
+def render_trial_page(stored: StoredTrial, trial: Trial, trial_document: Mapping[str, Any] | None = None) -> str:
     """Render a trial's HTML page from the store alone (the registry is never asked)."""
     store = store_of(current_app)
     base = current_app.config["BASE_URL"]
@@ -111,7 +122,7 @@ def render_trial_page(stored: StoredTrial, trial: Trial) -> str:
     if own:
         crumbs += [("Conditions", f"{base}/conditions"), (own[0].label, f"{base}/conditions/{own[0].slug}")]
     crumbs.append((trial.nct_id, canonical))
-    jsonld = page_jsonld(page_nodes(page, canonical=canonical, site_url=base, breadcrumbs=crumbs))
+    jsonld = page_jsonld(page_nodes(page, canonical=canonical, site_url=base, breadcrumbs=crumbs), trial_document)
     return render_template(
         "trial.html",
         page=page,

@@ -1,0 +1,173 @@
+"""A remote SPARQL 1.1 store: graphs written by the Graph Store HTTP Protocol, queries by the SPARQL Protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from .errors import TripleStoreUnavailable
+from .sparql import (
+    GRAPH_FORMATS,
+    EndpointUnavailable,
+    QueryAnswer,
+    QueryRequest,
+    QuerySyntaxError,
+    QueryTimeout,
+)
+from .triplestore import Statistics
+
+# N-Triples is Turtle too, and every Graph Store endpoint (Virtuoso's included) reads Turtle.
+_SEND_AS = "text/turtle"
+
+
+def client_for(config: Mapping[str, Any], timeout: float) -> httpx.Client:
+    """Build the HTTP client for the remote store, with the configured authentication."""
+    user, password = config["TRIPLESTORE_USER"], config["TRIPLESTORE_PASSWORD"]
+    auth: httpx.Auth | None = None
+    if user:
+        scheme = config["TRIPLESTORE_AUTH"]
+        if scheme not in ("basic", "digest"):
+            raise TripleStoreUnavailable(f"triplestore_auth must be \"basic\" or \"digest\", not {scheme!r}")
+        auth = httpx.DigestAuth(user, password) if scheme == "digest" else httpx.BasicAuth(user, password)
+    return httpx.Client(auth=auth, timeout=timeout, headers={"User-Agent": "trialpub"})
+
+
+class RemoteStore:
+    """Writes the site's named graphs to a remote store; leaves every other graph there alone."""
+
+    def __init__(self, graph_store_url: str, query_url: str, base_url: str, client: httpx.Client) -> None:
+        if not graph_store_url or not query_url:
+            raise TripleStoreUnavailable(
+                "triplestore = \"remote\" needs triplestore_graph_store_url and triplestore_query_url"
+            )
+        self.graph_store_url = graph_store_url
+        self.query_url = query_url
+        self.prefix = base_url.rstrip("/") + "/"
+        self.client = client
+        self.identity = f"remote:{graph_store_url}"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RemoteStore:
+        """Open the remote store the settings name; writes may take long, so allow a minute."""
+        return cls(
+            config["TRIPLESTORE_GRAPH_STORE_URL"],
+            config["TRIPLESTORE_QUERY_URL"],
+            config["BASE_URL"],
+            client_for(config, timeout=60.0),
+        )
+
+    def _graph_request(self, method: str, graph: str, body: bytes | None = None) -> httpx.Response:
+        headers = {"Content-Type": _SEND_AS} if body is not None else {"Accept": GRAPH_FORMATS["ntriples"]}
+        try:
+            response = self.client.request(
+                method, self.graph_store_url, params={"graph": graph}, content=body, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise TripleStoreUnavailable(f"cannot reach the graph store at {self.graph_store_url}: {exc}") from None
+        if response.status_code >= 400 and not (response.status_code == 404 and method in ("DELETE", "GET")):
+            raise TripleStoreUnavailable(
+                f"the graph store answered {method} {graph} with {response.status_code}: {response.text[:300]}"
+            )
+        return response
+
+    def _select(self, query: str) -> list[dict[str, Any]]:
+        try:
+            response = self.client.post(
+                self.query_url, data={"query": query}, headers={"Accept": "application/sparql-results+json"}
+            )
+        except httpx.HTTPError as exc:
+            raise TripleStoreUnavailable(f"cannot reach the SPARQL endpoint at {self.query_url}: {exc}") from None
+        if response.status_code >= 400:
+            raise TripleStoreUnavailable(
+                f"the SPARQL endpoint answered {response.status_code}: {response.text[:300]}"
+            )
+        answer: dict[str, Any] = json.loads(response.content)
+        if "boolean" in answer:
+            return [{"boolean": {"value": answer["boolean"]}}]
+        bindings: list[dict[str, Any]] = answer["results"]["bindings"]
+        return bindings
+
+    def _ours(self) -> str:
+        return f'FILTER(STRSTARTS(STR(?g), "{self.prefix}"))'
+
+    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+        for graph, ntriples in graphs.items():
+            self._graph_request("PUT", graph, ntriples)
+
+    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+        self._graph_request("POST", graph, ntriples)
+
+    def remove_graphs(self, graphs: Iterable[str]) -> None:
+        for graph in graphs:
+            self._graph_request("DELETE", graph)
+
+    def our_graphs(self) -> list[str]:
+        """List the site's graphs in the remote store."""
+        rows = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} }}")
+        return [row["g"]["value"] for row in rows]
+
+    def clear(self) -> None:
+        self.remove_graphs(self.our_graphs())
+
+    def is_empty(self) -> bool:
+        rows = self._select(f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} {self._ours()} }}")
+        return not rows[0]["boolean"]["value"]
+
+    def statistics(self) -> Statistics:
+        ours = self._ours()
+        totals = self._select(
+            f"SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?g) AS ?graphs) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {ours} }}"
+        )[0]
+        classes = self._select(
+            "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE "
+            f"{{ GRAPH ?g {{ ?s a ?c }} {ours} FILTER(isIRI(?c)) }} GROUP BY ?c"
+        )
+        return Statistics(
+            quads=int(totals["n"]["value"]),
+            graphs=int(totals["graphs"]["value"]),
+            classes={row["c"]["value"]: int(row["n"]["value"]) for row in classes},
+        )
+
+    def iter_graph_ntriples(self) -> Iterator[bytes]:
+        for graph in self.our_graphs():
+            yield self._graph_request("GET", graph).content
+
+    def publish(self) -> None:
+        """Nothing to do: a remote store shows each write at once."""
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class RemoteQuery:
+    """Sends the endpoint's queries to the remote store and passes its answers on."""
+
+    def __init__(self, query_url: str, client: httpx.Client) -> None:
+        self.query_url = query_url
+        self.client = client
+
+    def run(self, request: QueryRequest) -> QueryAnswer:
+        """Run one query remotely; the remote store enforces its own row limits."""
+        data: dict[str, Any] = {
+            "query": request.query,
+            "default-graph-uri": list(request.default_graphs),
+            "named-graph-uri": list(request.named_graphs),
+        }
+        accept = f"{request.results_type}, {request.graph_type};q=0.9"
+        try:
+            response = self.client.post(self.query_url, data=data, headers={"Accept": accept})
+        except httpx.TimeoutException:
+            raise QueryTimeout("the query ran past this endpoint's time limit and was stopped") from None
+        except httpx.HTTPError as exc:
+            raise EndpointUnavailable(f"the triple store cannot be reached: {type(exc).__name__}") from None
+        if response.status_code == 400:
+            raise QuerySyntaxError(response.text[:2000])
+        if response.status_code >= 400:
+            raise EndpointUnavailable(f"the triple store answered {response.status_code}")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        # Solutions or a boolean: the remote store alone knows, and only HTML rendering cares.
+        form = "graph" if media_type in GRAPH_FORMATS.values() else "solutions"
+        return QueryAnswer(body=response.content, media_type=media_type, form=form)

@@ -1,0 +1,160 @@
+"""Linked data on the web: each trial's document by content negotiation, the vocabulary, the context.
+
+``/trials/NCT…`` is negotiated here for every format, HTML included: the HTML itself comes
+from the pages blueprint's renderer, so the negotiation lives in one route.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import graph
+from ..errors import TrialNotFound
+from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
+from ..renditions import Renditions
+from ..store import StoredTrial, store_of
+from ..trials import NCT_ID, Trial, canonical_nct_id, parse_trial
+from ..vocabulary import load_vocabulary, vocabulary_terms
+from . import pages
+
+bp = Blueprint("linked_data", __name__)
+RENDITIONS = "trialpub.renditions"
+# The vocabulary is offered in the same formats as a trial, HTML first.
+VOCAB_FORMATS: tuple[Format, ...] = FORMATS
+
+
+def register(app: Flask) -> None:
+    """Attach the blueprint and the rendition cache to the app."""
+    app.extensions[RENDITIONS] = Renditions(app.config["RENDITION_CACHE_MB"] * 1024 * 1024)
+    app.register_blueprint(bp)
+
+
+def renditions_of(app: Flask) -> Renditions:
+    """Return the rendition cache of an app."""
+    cache: Renditions = app.extensions[RENDITIONS]
+    return cache
+
+
+@bp.get("/trials/<nct_id>")
+@bp.get("/trials/<nct_id>.<ext>")
+def trial(nct_id: str, ext: str | None = None) -> Response:
+    """Answer for one trial: its page or its description, by extension or by ``Accept``."""
+    fmt = BY_EXTENSION.get(ext) if ext is not None else None
+    if ext is not None and fmt is None:
+        abort(404, f"There is no .{ext} format. Formats: {', '.join('.' + f.extension for f in FORMATS)}.")
+    if not NCT_ID.match(nct_id):
+        canonical = canonical_nct_id(nct_id)
+        if canonical is None:
+            abort(404, f"{nct_id!r} is not an NCT ID: they look like NCT01234567.")
+        return redirect(url_for(".trial", nct_id=canonical, ext=ext), code=301)
+    stored = store_of(current_app).current(nct_id)
+    if stored.removed_at is not None:
+        raise TrialNotFound(nct_id)
+    negotiated = fmt is None
+    fmt = fmt or _negotiate(FORMATS)
+    if fmt is None:
+        response = _not_acceptable(FORMATS)
+    elif fmt.rdflib is None:
+        response = make_response(pages.render_trial(stored, trial_jsonld(stored)))
+    else:
+        response = _rendition_response(stored, fmt)
+    response.headers["Link"] = ", ".join(
+        f'<{url_for(".trial", nct_id=nct_id, ext=f.extension)}>; rel="alternate"; type="{f.mimetype}"'
+        for f in FORMATS
+    )
+    if negotiated:
+        response.vary.add("Accept")
+        if fmt is not None:
+            response.headers["Content-Location"] = url_for(".trial", nct_id=nct_id, ext=fmt.extension)
+    return response
+
+
+def trial_jsonld(stored: StoredTrial, trial: Trial | None = None) -> dict[str, Any]:
+    """Return the JSON-LD document of a stored trial version (its context inline)."""
+    config = current_app.config
+    source = graph.Source(
+        base_url=config["BASE_URL"],
+        content_hash=stored.content_hash,
+        last_update=stored.last_update,
+        registry_url=f"{config['REGISTRY_URL']}/studies/{stored.nct_id}",
+    )
+    context = load_vocabulary(config["BASE_URL"]).context
+    return graph.jsonld_document(trial or parse_trial(stored.record), source, context)
+
+
+def trial_script_json(stored: StoredTrial) -> str:
+    """Return a trial's JSON-LD ready to go inside ``<script type="application/ld+json">``."""
+    return graph.script_json(rendition(stored, BY_EXTENSION["jsonld"]).decode())
+
+
+def rendition(stored: StoredTrial, fmt: Format) -> bytes:
+    """Return a trial version in one RDF format, written once per version and kept in memory."""
+    return renditions_of(current_app).get(
+        (stored.content_hash, fmt.extension), lambda: graph.serialize(trial_jsonld(stored), fmt)
+    )
+
+
+def _rendition_response(stored: StoredTrial, fmt: Format) -> Response:
+    etag = f"{graph.RENDITION_VERSION}-{stored.content_hash[:32]}-{fmt.extension}"
+    # Answer a revalidation before building anything.
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(rendition(stored, fmt), mimetype=fmt.mimetype)
+    response.set_etag(etag)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _negotiate(formats: tuple[Format, ...]) -> Format | None:
+    """Pick the format the client's ``Accept`` prefers; the first one when it sends none."""
+    accept = request.accept_mimetypes
+    if not accept:
+        return formats[0]
+    offered = [m for f in formats for m in (f.mimetype, *f.aliases)]
+    best = accept.best_match(offered)
+    return BY_MIMETYPE[best] if best else None
+
+
+def _not_acceptable(formats: tuple[Format, ...]) -> Response:
+    lines = [f"{f.mimetype} ({f.label})" for f in formats]
+    body = "None of the media types in the Accept header is offered here. Offered:\n" + "\n".join(lines) + "\n"
+    return Response(body, status=406, mimetype="text/plain")
+
+
+@bp.get("/vocab")
+def vocabulary() -> Response:
+    """Show our vocabulary: a page with an anchor per term, or RDF by ``Accept``."""
+    vocab = load_vocabulary(current_app.config["BASE_URL"])
+    fmt = _negotiate(VOCAB_FORMATS)
+    if fmt is None:
+        response = _not_acceptable(VOCAB_FORMATS)
+    elif fmt.rdflib is None:
+        response = make_response(render_template("vocab.html", vocab=vocab, terms=vocabulary_terms(vocab)))
+    elif fmt.extension == "ttl":
+        # The file as written, comments and all, rebased on this site.
+        response = Response(vocab.turtle, mimetype=fmt.mimetype)
+    else:
+        rdflib_format = fmt.rdflib
+        body = renditions_of(current_app).get(
+            ("vocab", vocab.base_url, fmt.extension),
+            lambda: vocab.graph.serialize(format=rdflib_format, encoding="utf-8"),
+        )
+        response = Response(body, mimetype=fmt.mimetype)
+    response.vary.add("Accept")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/context.jsonld")
+def context() -> Response:
+    """Serve the JSON-LD context our documents carry inline."""
+    vocab = load_vocabulary(current_app.config["BASE_URL"])
+    body = json.dumps({"@context": vocab.context}, indent=2, ensure_ascii=False)
+    response = Response(body, mimetype="application/ld+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

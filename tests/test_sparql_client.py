@@ -1,0 +1,123 @@
+"""A SPARQL client (SPARQLWrapper) asks the demo for recruiting trials of a condition by country."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SDO
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+
+from server.load import load_paths
+from server.resources import resource_path
+from server.store import store_of
+from server.trials import parse_trial
+
+from .conftest import LiveServer, make_app
+from .sparql_support import index_app, stop_queries
+
+BY_COUNTRY = """PREFIX schema: <https://schema.org/>
+SELECT ?country (COUNT(DISTINCT ?trial) AS ?trials) WHERE {
+  ?trial a schema:MedicalTrial ; schema:status "%(status)s" ;
+         schema:healthCondition ?condition ; schema:location ?site .
+  ?site schema:addressCountry ?country .
+  FILTER(CONTAINS(LCASE(?condition), "%(word)s"))
+}
+GROUP BY ?country
+ORDER BY ?country"""
+
+# The bundled sample holds no myeloma trial at all: that question's right answer is "none". The
+# same query about conditions the sample does hold checks answers with rows in them.
+QUESTIONS = [("myeloma", "RECRUITING"), ("leukemia", "RECRUITING"), ("cancer", "RECRUITING"), ("diabetes", "NOT_YET_RECRUITING")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict]]:
+    """The demo's data, loaded as `trialpub demo` loads it, and the answers the SQL store gives."""
+    tmp = tmp_path_factory.mktemp("demo")
+    app = make_app(tmp, f"sqlite:///{tmp / 'demo.sqlite3'}")
+    load_paths(store_of(app), [resource_path("sample", "history"), resource_path("sample", "studies")])
+    index_app(app)
+    expected: dict[tuple[str, str], dict[str, int]] = {}
+    for word, status in QUESTIONS:
+        trials_by_country: dict[str, set[str]] = defaultdict(set)
+        for stored in store_of(app).iter_current():
+            trial = parse_trial(stored.record)
+            if trial.overall_status == status and any(word in c.lower() for c in trial.conditions):
+                for country in trial.countries:
+                    trials_by_country[country].add(trial.nct_id)
+        expected[(word, status)] = {country: len(ids) for country, ids in trials_by_country.items()}
+    with LiveServer(app) as live:
+        yield live, expected
+    stop_queries(app)
+    store_of(app).engine.dispose()
+
+
+def client(url: str, query: str, return_format: str) -> SPARQLWrapper:
+    sparql = SPARQLWrapper(f"{url}/sparql")
+    sparql.setQuery(query)
+    sparql.setReturnFormat(return_format)
+    return sparql
+
+
+def answer(url: str, query: str, return_format: str) -> dict[str, int]:
+    """Ask, and read the answer back with the parser each format calls for."""
+    result = client(url, query, return_format).query()
+    converted = result.convert()
+    if return_format == JSON:
+        rows = [(b["country"]["value"], b["trials"]["value"]) for b in converted["results"]["bindings"]]
+    elif return_format == XML:
+        rows = []
+        for node in converted.getElementsByTagName("result"):
+            cells = {b.getAttribute("name"): b.getElementsByTagName("literal")[0].firstChild.data for b in node.getElementsByTagName("binding")}
+            rows.append((cells["country"], cells["trials"]))
+    elif return_format == CSV:
+        rows = [(r["country"], r["trials"]) for r in csv.DictReader(io.StringIO(converted.decode()))]
+    else:
+        table = list(csv.reader(io.StringIO(converted.decode()), delimiter="\t", quoting=csv.QUOTE_NONE))
+        assert table[0] == ["?country", "?trials"]
+        rows = [(country[1:-1], n) for country, n in table[1:]]
+    return {country: int(n) for country, n in rows}
+
+
+@pytest.mark.parametrize("return_format", [JSON, XML, CSV, TSV])
+@pytest.mark.parametrize(("word", "status"), QUESTIONS)
+def test_trials_by_country_in_every_results_format(demo, word, status, return_format):
+    live, expected = demo
+    assert answer(live.url, BY_COUNTRY % {"word": word, "status": status}, return_format) == expected[(word, status)]
+
+
+def test_the_questions_with_rows_have_rows(demo):
+    _, expected = demo
+    assert expected[("myeloma", "RECRUITING")] == {}
+    assert all(expected[q] for q in QUESTIONS[1:])
+    assert len(expected[("cancer", "RECRUITING")]) > 3
+
+
+CONSTRUCT = """PREFIX schema: <https://schema.org/>
+CONSTRUCT { ?trial a schema:MedicalTrial ; schema:status ?status ; schema:location ?site . ?site schema:addressCountry ?country }
+WHERE {
+  ?trial a schema:MedicalTrial ; schema:status ?status ; schema:healthCondition ?condition ; schema:location ?site .
+  ?site schema:addressCountry ?country .
+  FILTER(?status = "RECRUITING" && CONTAINS(LCASE(?condition), "cancer"))
+}"""
+
+
+@pytest.mark.parametrize("return_format", [TURTLE, N3, RDFXML, JSONLD, XML, JSON])
+def test_graph_answers_in_every_format(demo, return_format):
+    live, expected = demo
+    graph = client(live.url, CONSTRUCT, return_format).queryAndConvert()
+    if not isinstance(graph, Graph):  # SPARQLWrapper hands Turtle over as bytes, JSON as a dict
+        data = graph if isinstance(graph, bytes | str) else json.dumps(graph)
+        graph = Graph().parse(data=data, format="json-ld" if return_format in (JSONLD, JSON) else "turtle")
+    countries: dict[str, set] = defaultdict(set)
+    for trial in graph.subjects(RDF.type, SDO.MedicalTrial):
+        for site in graph.objects(trial, SDO.location):
+            countries[str(graph.value(site, SDO.addressCountry))].add(trial)
+    assert {country: len(trials) for country, trials in countries.items()} == expected[("cancer", "RECRUITING")]
+    assert all(isinstance(t, URIRef) for t in graph.subjects(RDF.type, SDO.MedicalTrial))

@@ -6,11 +6,13 @@ Every reader streams: one record's bytes are in memory at a time, however large 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+
+from .zipstream import members, read_member
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,18 @@ def read_records(path: Path) -> Iterator[RawRecord]:
         raise UnreadableInput(f"{path}: expected a directory, a .json, .ndjson/.jsonl or .zip file")
 
 
+def batches(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """Group records into lists of ``size``, the last one shorter."""
+    batch: list[RawRecord] = []
+    for raw in records:
+        batch.append(raw)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _read_dir(path: Path) -> Iterator[RawRecord]:
     # Sorted paths keep versions/NCT…/<date>.json in date order within each trial.
     for file in sorted(path.rglob("*.json")):
@@ -56,11 +70,13 @@ def _read_ndjson(path: Path) -> Iterator[RawRecord]:
 
 
 def _read_zip(path: Path) -> Iterator[RawRecord]:
-    with zipfile.ZipFile(path) as archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or not info.filename.endswith(".json"):
+    # Not zipfile.ZipFile: it holds an object per member, hundreds of MB for the registry's zip.
+    with path.open("rb") as fh:
+        for member in members(path):
+            if member.name.endswith("/") or not member.name.endswith(".json"):
                 continue
-            yield RawRecord(f"{path}!{info.filename}", archive.read(info))
+            where = f"{path}!{member.name}"
+            yield RawRecord(where, read_member(fh, member, where))
 
 
 def _read_json_file(path: Path) -> Iterator[RawRecord]:

@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .errors import ConfigError, StoreUnavailable, SyncAborted, SyncLocked, TrialpubError
-from .load import AfterBatch, LoadSummary, load_paths
+from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
 from .synclock import write_lock
@@ -81,6 +81,7 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
                 batch_size=current_app.config["LOAD_BATCH_SIZE"],
                 on_record=progress.tick,
                 after_batch=after_batch,
+                workers=worker_count(current_app.config["LOAD_WORKERS"]),
             )
     except SyncLocked as exc:
         raise Locked(str(exc)) from None
@@ -153,6 +154,42 @@ def demo(host: str | None, port: int | None) -> None:
 
     config = current_app.config
     run(host or config["SERVE_HOST"], port or config["SERVE_PORT"], config["SERVE_WORKERS"])
+
+
+@main.command()
+@click.option("--size", type=click.IntRange(min=100), default=20_000, show_default=True, help="Trials to measure at.")
+@click.option("--full", is_flag=True, help="Also measure at the registry's size (600,000 trials).")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures here.")
+@click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the table here, in Markdown.")
+@click.option("--database-url", default="", help="Measure on this PostgreSQL (own schema), not SQLite.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Where the synthetic registry goes.")
+@click.option("--keep", is_flag=True, help="Keep the synthetic registry and the stores afterwards.")
+@click.option("--serve-seconds", type=float, default=10.0, show_default=True, help="Load per kind of request.")
+@click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Real records to build from (default: the bundled sample).")
+@click.option("--seed", type=int, default=1, show_default=True)
+def bench(
+    size: int, full: bool, json_file: Path | None, markdown_file: Path | None, database_url: str,
+    workdir: Path | None, keep: bool,
+    serve_seconds: float, sources: Path | None, seed: int,
+) -> None:
+    """Measure load, sync, rendering, serving and SPARQL on a synthetic registry; print a table."""
+    import json
+
+    from .bench.report import render_markdown, render_text, table
+    from .bench.suite import Options, run_suite
+
+    options = Options(size=size, full=full, database_url=database_url, workdir=workdir, keep=keep,
+                      seed=seed, serve_seconds=serve_seconds, sources=sources)
+    figures = run_suite(options, lambda line: click.echo(line, err=True))
+    figures["table"] = table(figures)
+    click.echo(render_text(figures["table"], options.sizes()))
+    if json_file:
+        json_file.write_text(json.dumps(figures, indent=2, sort_keys=True))
+        click.echo(f"figures written to {json_file}", err=True)
+    if markdown_file:
+        markdown_file.write_text(render_markdown(figures["table"], options.sizes()) + "\n")
 
 
 class Locked(click.ClickException):

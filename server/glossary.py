@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -32,7 +32,7 @@ class Glossary:
     opening_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Longest first, so "informed consent form" wins over "informed consent".
+        # The longest key matching wins, so "informed consent form" over "informed consent".
         object.__setattr__(self, "abbreviation_pattern", _alternation(self.abbreviations, 0))
         object.__setattr__(self, "word_pattern", _alternation(self.words, re.IGNORECASE))
         object.__setattr__(self, "opening_pattern", _alternation(self.openings, re.IGNORECASE))
@@ -55,11 +55,37 @@ def _fold(text: str) -> str:
 def _alternation(keys: Mapping[str, Any], flags: int) -> re.Pattern[str]:
     if not keys:
         return re.compile(r"(?!)")
-    alternatives = "|".join(
-        re.escape(key).replace(r"\ ", r"\s+") for key in sorted(keys, key=len, reverse=True)
-    )
     # Words are whole words: "ALT" is not found in "ALTERNATIVE", nor "renal" in "adrenal".
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", flags)
+    return re.compile(rf"(?<![\w-])(?:{_trie(keys)})(?![\w-])", flags)
+
+
+def _trie(keys: Iterable[str]) -> str:
+    """Write the keys as one regular expression that shares their prefixes; the longest match wins.
+
+    A plain alternation of ~900 words is tried word by word at every position of a text (and
+    case-insensitively, slowly): most of a trial page's rendering time. Matching as a tree finds
+    exactly what the longest-first alternation finds, many times faster.
+    """
+    root: dict[str, Any] = {}
+    for key in keys:
+        node = root
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a key ends here
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [
+            (r"\s+" if char == " " else re.escape(char)) + emit(child)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Greedy: a longer key is tried before the shorter one ending here.
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
 
 
 def parse_glossary(data: Mapping[str, Any]) -> Glossary:

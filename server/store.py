@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import tables as t
-from .conditions import trial_conditions
 from .dates import as_utc, utcnow
 from .errors import StoreUnavailable, TrialNotFound
 from .eventlog import insert_events, read_events, select_events
 from .events import Event
-from .trials import Trial
+
+# Re-exported: callers know records on their way in, and their stored form, as the store's.
+from .incoming import Incoming as Incoming
+from .incoming import compress as compress
+from .incoming import decompress as decompress
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -52,31 +53,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def compress(raw: bytes) -> bytes:
-    """Compress a record's JSON for storage (JSON shrinks about fivefold)."""
-    return zlib.compress(raw, 1)
-
-
-def decompress(blob: bytes) -> dict[str, Any]:
-    """Return the record stored as compressed JSON."""
-    record: dict[str, Any] = orjson.loads(zlib.decompress(blob))
-    return record
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One parsed record on its way into the store."""
-
-    trial: Trial
-    record: Mapping[str, Any]
-    content_hash: str
-
-    @property
-    def last_update(self) -> str | None:
-        posted = self.trial.last_update_posted
-        return posted.date.isoformat() if posted else None
 
 
 @dataclass(frozen=True)
@@ -196,8 +172,7 @@ class Store:
         if not batch:
             return []
         now = utcnow()
-        ids = sorted({item.trial.nct_id for item in batch})
-        results: list[Stored] = []
+        ids = sorted({item.nct_id for item in batch})
         with self.engine.begin() as conn:
             known = {
                 (row.nct_id, row.content_hash): int(row.id)
@@ -207,87 +182,134 @@ class Store:
                     )
                 )
             }
-            current: dict[str, Any] = {
-                row.nct_id: row
+            current: dict[str, _Current] = {
+                row.nct_id: _Current(row.nct_id, int(row.version_id), row.last_update)
                 for row in conn.execute(
                     sa.select(t.trials.c.nct_id, t.trials.c.version_id, t.trials.c.last_update).where(
                         t.trials.c.nct_id.in_(ids)
                     )
                 )
             }
+            held = set(current)
+            # One multi-row INSERT for the batch's new versions (a statement per row costs more
+            # in SQLAlchemy than the database's own work), then the bookkeeping in input order.
+            fresh = self._insert_versions(conn, batch, known, run_id, now)
+            in_batch = {version_id: fresh_item for fresh_item, version_id in fresh.values()}
+            before = (
+                self._previous_records(conn, [cur.version_id for cur in current.values()])
+                if derive_events is not None
+                else {}
+            )
+            results: list[Stored] = []
+            made_current: dict[str, tuple[Incoming, int]] = {}
+            events: list[Event] = []
             for item in batch:
-                nct_id = item.trial.nct_id
+                nct_id = item.nct_id
                 key = (nct_id, item.content_hash)
-                if key in known:
-                    version_id = known[key]
+                inserted = fresh.get(key)
+                if inserted is None or inserted[0] is not item:
+                    # Stored before, or earlier in this batch.
                     cur = current.get(nct_id)
-                    results.append(
-                        Stored(nct_id, "unchanged", version_id, cur.version_id if cur else None, False)
-                    )
+                    version_id = known[key] if inserted is None else inserted[1]
+                    results.append(Stored(nct_id, "unchanged", version_id, cur.version_id if cur else None, False))
                     continue
-                version_id = _new_id(
-                    conn.execute(
-                        t.versions.insert().values(
-                            nct_id=nct_id,
-                            content_hash=item.content_hash,
-                            last_update=item.last_update,
-                            raw=compress(orjson.dumps(item.record)),
-                            first_seen=now,
-                            run_id=run_id,
-                        )
-                    )
-                )
-                known[key] = version_id
+                version_id = inserted[1]
                 cur = current.get(nct_id)
-                previous = int(cur.version_id) if cur else None
+                previous = cur.version_id if cur else None
                 newer = cur is None or (item.last_update or "") >= (cur.last_update or "")
                 if newer:
-                    self._make_current(conn, item, version_id, now, exists=cur is not None)
+                    made_current[nct_id] = (item, version_id)
                     current[nct_id] = _Current(nct_id, version_id, item.last_update)
-                outcome = "new" if cur is None else "new_version"
-                stored = Stored(nct_id, outcome, version_id, previous, newer)
+                stored = Stored(nct_id, "new" if cur is None else "new_version", version_id, previous, newer)
                 results.append(stored)
                 if derive_events is not None:
-                    before = _record_of(conn, previous) if previous is not None else None
-                    insert_events(conn, derive_events(item, before, stored))
+                    replaced = None
+                    if previous is not None:
+                        replaced = in_batch[previous].record if previous in in_batch else before.get(previous)
+                    events.extend(derive_events(item, replaced, stored))
+            self._make_current(conn, made_current, held, now)
+            if events:
+                insert_events(conn, events)
         return results
 
+    @staticmethod
+    def _insert_versions(
+        conn: Connection,
+        batch: Sequence[Incoming],
+        known: Mapping[tuple[str, str], int],
+        run_id: int | None,
+        now: dt.datetime,
+    ) -> dict[tuple[str, str], tuple[Incoming, int]]:
+        """Insert the versions not stored yet; map each (trial, hash) to its first item and new id."""
+        firsts: dict[tuple[str, str], Incoming] = {}
+        for item in batch:
+            key = (item.nct_id, item.content_hash)
+            if key not in known and key not in firsts:
+                firsts[key] = item
+        if not firsts:
+            return {}
+        rows = [
+            {
+                "nct_id": item.nct_id,
+                "content_hash": item.content_hash,
+                "last_update": item.last_update,
+                "raw": item.blob(),
+                "first_seen": now,
+                "run_id": run_id,
+            }
+            for item in firsts.values()
+        ]
+        statement = t.versions.insert().returning(t.versions.c.id, sort_by_parameter_order=True)
+        new_ids = [int(row.id) for row in conn.execute(statement, rows)]
+        return {key: (item, version_id) for (key, item), version_id in zip(firsts.items(), new_ids, strict=True)}
+
+    @staticmethod
+    def _previous_records(conn: Connection, version_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Read the records of versions about to be replaced, in one query."""
+        if not version_ids:
+            return {}
+        query = sa.select(t.versions.c.id, t.versions.c.raw).where(t.versions.c.id.in_(list(version_ids)))
+        return {int(row.id): decompress(row.raw) for row in conn.execute(query)}
+
+    @staticmethod
     def _make_current(
-        self, conn: Connection, item: Incoming, version_id: int, now: dt.datetime, exists: bool
+        conn: Connection, made_current: Mapping[str, tuple[Incoming, int]], held: set[str], now: dt.datetime
     ) -> None:
-        trial = item.trial
-        values = {
-            "version_id": version_id,
-            "content_hash": item.content_hash,
-            "last_update": item.last_update,
-            "overall_status": trial.overall_status,
-            "study_type": trial.design.study_type,
-            "phases": " ".join(trial.design.phases),
-            "countries": "".join(f"|{c}" for c in trial.countries) + "|",
-            "title": trial.brief_title,
-            "updated_at": now,
-            "removed_at": None,
-        }
-        if exists:
-            conn.execute(t.trials.update().where(t.trials.c.nct_id == trial.nct_id).values(**values))
-            conn.execute(t.trial_conditions.delete().where(t.trial_conditions.c.nct_id == trial.nct_id))
-        else:
-            conn.execute(t.trials.insert().values(nct_id=trial.nct_id, **values))
-        refs = trial_conditions(trial)
-        if refs:
-            conn.execute(
-                t.trial_conditions.insert(),
-                [
-                    {
-                        "nct_id": trial.nct_id,
-                        "slug": ref.slug,
-                        "label": ref.label,
-                        "mesh_id": ref.mesh_id,
-                        "is_ancestor": ref.is_ancestor,
-                    }
-                    for ref in refs
-                ],
+        """Write the current-version rows and conditions of the trials a batch moved forward."""
+        if not made_current:
+            return
+        rows = []
+        for nct_id, (item, version_id) in made_current.items():
+            rows.append(
+                {
+                    "nct_id": nct_id,
+                    "version_id": version_id,
+                    "content_hash": item.content_hash,
+                    "last_update": item.last_update,
+                    **item.listing(),
+                    "updated_at": now,
+                    "removed_at": None,
+                }
             )
+        updates = [row for row in rows if row["nct_id"] in held]
+        inserts = [row for row in rows if row["nct_id"] not in held]
+        if inserts:
+            conn.execute(t.trials.insert(), inserts)
+        if updates:
+            columns: dict[str, Any] = {key: sa.bindparam(f"v_{key}") for key in updates[0] if key != "nct_id"}
+            conn.execute(
+                t.trials.update().where(t.trials.c.nct_id == sa.bindparam("v_nct_id")).values(**columns),
+                [{f"v_{key}": value for key, value in row.items()} for row in updates],
+            )
+            moved = [row["nct_id"] for row in updates]
+            conn.execute(t.trial_conditions.delete().where(t.trial_conditions.c.nct_id.in_(moved)))
+        conditions = [
+            {"nct_id": nct_id, **row}
+            for nct_id, (item, _version_id) in made_current.items()
+            for row in item.conditions()
+        ]
+        if conditions:
+            conn.execute(t.trial_conditions.insert(), conditions)
 
     def version_record(self, version_id: int) -> dict[str, Any]:
         """Return the raw record of one stored version."""

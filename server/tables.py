@@ -117,3 +117,13 @@ index_state = Table(
     Column("key", String(40), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# What a bulk file's record bytes (versionHolder blanked) were found to hold: a full sync from a
+# file recognises a record it has seen byte for byte without parsing it.
+raw_hashes = Table(
+    "raw_hashes",
+    metadata,
+    Column("raw_hash", String(64), primary_key=True),
+    Column("nct_id", String(11), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+)

@@ -125,3 +125,38 @@ def test_the_demo_sample_carries_its_real_status_changes(store):
     assert ("NCT07011550", "RECRUITING", "SUSPENDED") in changes
     assert store.events(kinds=["new"]) == []
     assert store.count_trials() == len(list(studies.glob("*.json")))
+
+
+def _stored_state(store) -> dict:
+    import sqlalchemy as sa
+
+    from server import tables as t
+
+    with store.engine.connect() as conn:
+        versions = sorted((r.nct_id, r.content_hash, r.last_update) for r in conn.execute(sa.select(t.versions)))
+        trials = sorted(tuple(r) for r in conn.execute(sa.select(t.trials).with_only_columns(
+            *(c for c in t.trials.c if c.name not in ("updated_at", "version_id")))))
+        conditions = sorted(tuple(r) for r in conn.execute(sa.select(t.trial_conditions)))
+    return {"versions": versions, "trials": trials, "conditions": conditions}
+
+
+def test_worker_processes_store_what_one_process_stores(tmp_path: Path, database_url: str):
+    from server.store import store_of
+
+    from .conftest import VERSIONS, make_app
+
+    # History first, then current records: versions of one trial in date order, across batches.
+    paths = [VERSIONS, *SOME[:12]]
+    ndjson = tmp_path / "with-bad-lines.ndjson"
+    ndjson.write_text("\n".join([json.dumps(json.loads(SOME[20].read_text())), "{not json", json.dumps({"x": 1})]) + "\n")
+    paths.append(ndjson)
+    results = {}
+    for workers in (1, 2):
+        app = make_app(tmp_path / f"w{workers}", database_url if workers == 1 else f"sqlite:///{tmp_path / 'w2.sqlite3'}")
+        store = store_of(app)
+        summary = load_paths(store, paths, batch_size=7, workers=workers)
+        results[workers] = (summary.as_dict(), summary.rejected, _stored_state(store))
+        store.engine.dispose()
+    assert results[1] == results[2]
+    # versions/index.json and two bad lines, named in input order either way.
+    assert results[2][0]["rejected"] == 3 and results[2][0]["new_versions"] > 0

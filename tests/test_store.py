@@ -75,8 +75,8 @@ def test_a_new_version_replaces_the_trials_conditions(store):
 def test_a_failed_batch_leaves_the_store_as_it_was(store):
     store.store_batch([incoming(record("NCT00001908"))])
     good = incoming(record("NCT00001909"))
-    broken = incoming(record("NCT00002297"))
-    object.__setattr__(broken, "record", {"not": {"serialisable": {1, 2}}})
+    parsed = incoming(record("NCT00002297"))
+    broken = Incoming(trial=parsed.trial, record={"not": {"serialisable": {1, 2}}}, content_hash=parsed.content_hash)
     with pytest.raises(TypeError):
         store.store_batch([good, broken])
     assert store.count_trials() == 1
@@ -102,3 +102,43 @@ def test_iter_current_streams_every_trial(store):
     ids = sorted(p.stem for p in STUDIES.glob("*.json"))[:25]
     store.store_batch([incoming(record(i)) for i in ids])
     assert [s.nct_id for s in store.iter_current(batch_size=7)] == ids
+
+
+def test_one_batch_with_versions_of_one_trial_and_repeats(store):
+    files = sorted((VERSIONS / "NCT06821503").glob("*.json"))
+    old, new = (json.loads(f.read_text()) for f in (files[0], files[-1]))
+    other = record("NCT00001908")
+    seen: list[tuple[str, dict | None, str]] = []
+
+    def derive(item, before, stored):
+        seen.append((item.content_hash, before, stored.outcome))
+        return []
+
+    batch = [incoming(old), incoming(other), incoming(old), incoming(new)]
+    results = store.store_batch(batch, derive_events=derive)
+    assert [r.outcome for r in results] == ["new", "new", "unchanged", "new_version"]
+    assert results[2].version_id == results[0].version_id
+    assert results[3].previous_version_id == results[0].version_id and results[3].became_current
+    # The version replaced within the batch is handed over as the record it was.
+    assert seen[2] == (batch[3].content_hash, old, "new_version")
+    assert store.current("NCT06821503").version_id == results[3].version_id
+    assert store.current("NCT06821503").record == new
+    assert count(store, t.versions) == 3
+
+
+def test_a_batch_moves_some_trials_forward_and_adds_others(store):
+    first = record("NCT00001908")
+    store.store_batch([incoming(first)])
+    changed = copy.deepcopy(first)
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "WITHDRAWN"
+    changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2030-01-01"
+    befores: list[dict | None] = []
+    results = store.store_batch(
+        [incoming(changed), incoming(record("NCT00001909"))],
+        derive_events=lambda item, before, stored: befores.append(before) or [],
+    )
+    assert [r.outcome for r in results] == ["new_version", "new"]
+    assert befores == [first, None]
+    statuses = {row["nct_id"]: row["overall_status"] for row in store.list_trials()}
+    assert statuses["NCT00001908"] == "WITHDRAWN"
+    assert statuses["NCT00001909"] == record("NCT00001909")["protocolSection"]["statusModule"]["overallStatus"]

@@ -1,0 +1,1 @@
+"""The benchmark suite: a synthetic registry, measured phases, and the report."""

@@ -14,7 +14,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from .errors import ConfigError, StoreUnavailable, SyncAborted, SyncLocked, TrialpubError
+from .errors import ConfigError, StoreUnavailable, SyncAborted, SyncLocked, TrialpubError, TripleStoreUnavailable
 from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
@@ -83,20 +83,51 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
                 after_batch=after_batch,
                 workers=worker_count(current_app.config["LOAD_WORKERS"]),
             )
+            progress.done()
+            for line in summary.rejected:
+                click.echo(f"rejected: {line}", err=True)
+            click.echo(
+                "read {read}, new {new}, new versions {new_versions}, unchanged {unchanged}, "
+                "rejected {rejected}".format(**summary.as_dict())
+                + f", events {summary.events.total()}"
+            )
+            # Still under the lock: no other writer comes between the SQL store and the triple store.
+            run_index(locked=True)
     except SyncLocked as exc:
         raise Locked(str(exc)) from None
     except OSError as exc:
         progress.done()
         raise click.ClickException(str(exc)) from None
-    progress.done()
-    for line in summary.rejected:
-        click.echo(f"rejected: {line}", err=True)
-    click.echo(
-        "read {read}, new {new}, new versions {new_versions}, unchanged {unchanged}, "
-        "rejected {rejected}".format(**summary.as_dict())
-        + f", events {summary.events.total()}"
-    )
     return summary
+
+
+def run_index(locked: bool = False, rebuild: bool = False, wait: bool = False) -> None:
+    """Bring the triple store in line with the SQL store, with a progress line and a summary.
+
+    ``locked``: the caller holds the write lock already. Otherwise another writer holding it is
+    left to do the work when it ends.
+    """
+    from .indexer import reconcile_app, reconcile_locked
+
+    store = store_of(current_app)
+    progress = Progress("indexing")
+    try:
+        if locked:
+            summary = reconcile_app(current_app.config, store, on_trial=progress.tick, rebuild=rebuild)
+        else:
+            summary = reconcile_locked(current_app.config, store, on_trial=progress.tick, rebuild=rebuild, wait=wait)
+    except TripleStoreUnavailable as exc:
+        progress.done()
+        raise click.ClickException(
+            f"the triple store was not updated: {exc}. The next load or sync, or `trialpub reindex`, catches up."
+        ) from None
+    progress.done()
+    for line in summary.failed:
+        click.echo(f"not indexed: {line}", err=True)
+    click.echo(
+        f"triple store{' rebuilt' if summary.rebuilt else ''}: {summary.written} trial graphs written, "
+        f"{summary.removed} removed, {summary.events} events"
+    )
 
 
 @main.command()
@@ -263,6 +294,40 @@ def sync(full: bool, source: Path | None, wait: bool) -> None:
         raise click.ClickException(f"sync failed: {exc}") from None
     progress.done()
     click.echo(describe(summary))
+    try:
+        run_index(wait=wait)
+    except SyncLocked as exc:
+        click.echo(f"triple store left to the writer that holds the lock ({exc})", err=True)
+
+
+@main.command()
+@click.option("--wait", is_flag=True, help="If a sync or load is running, wait for it instead of exiting.")
+@with_appcontext
+def reindex(wait: bool) -> None:
+    """Rebuild the triple store (SPARQL) from the SQL store."""
+    _create_store()
+    try:
+        run_index(rebuild=True, wait=wait)
+    except SyncLocked as exc:
+        raise Locked(str(exc)) from None
+
+
+@main.command()
+@with_appcontext
+def dump() -> None:
+    """Write today's N-Triples and JSON-LD dumps, with checksums, to data_dir/dumps."""
+    from .dates import utcnow
+    from .dumps import make_dumps
+    from .indexer import trial_renderers
+
+    _create_store()
+    _, document = trial_renderers(current_app.config)
+    try:
+        made = make_dumps(current_app.config, store_of(current_app), document, utcnow().date())
+    except (TripleStoreUnavailable, OSError) as exc:
+        raise click.ClickException(f"dump failed: {exc}") from None
+    for item in made:
+        click.echo(f"{item.name}  {item.size:,} bytes  sha256 {item.sha256}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SDO, VOID, XSD
 
 from .dumps import DumpFile
-from .sparql import RDF_FORMATS, RESULTS_FORMATS
+from .sparql import GRAPH_FORMATS, RESULTS_FORMATS
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -147,7 +147,7 @@ def service_description(facts: DatasetFacts) -> Graph:
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
     g.add((service, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple")))
-    for media_type in [*RESULTS_FORMATS.values(), *(f.media_type for f in RDF_FORMATS)]:
+    for media_type in [*RESULTS_FORMATS.values(), *GRAPH_FORMATS.values()]:
         g.add((service, SD.resultFormat, _FORMAT_IRIS[media_type]))
     dataset = BNode()
     default = BNode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyoxigraph as ox
@@ -17,7 +17,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .describe import Source, describe, document_url
-from .trials import Trial
+from .trials import Trial, parse_trial
+
+if TYPE_CHECKING:
+    from .store import StoredTrial
 
 __all__ = [
     "BY_EXTENSION",
@@ -30,6 +33,7 @@ __all__ = [
     "jsonld_document",
     "script_json",
     "serialize",
+    "stored_document",
     "to_rdflib",
     "trial_graph",
     "trial_triples",
@@ -78,6 +82,19 @@ def jsonld_document(trial: Trial, source: Source, context: Mapping[str, Any]) ->
     (``server.vocabulary.load_vocabulary(base_url).context``); inline, it needs no fetching.
     """
     return {"@context": dict(context), **describe(trial, source)}
+
+
+def stored_document(
+    stored: StoredTrial, base_url: str, registry_url: str, context: Mapping[str, Any], trial: Trial | None = None
+) -> dict[str, Any]:
+    """Describe a trial version as the store holds it: ``jsonld_document`` with its ``Source``."""
+    source = Source(
+        base_url=base_url,
+        content_hash=stored.content_hash,
+        last_update=stored.last_update,
+        registry_url=f"{registry_url}/studies/{stored.nct_id}",
+    )
+    return jsonld_document(trial or parse_trial(stored.record), source, context)
 
 
 def trial_triples(document: Mapping[str, Any]) -> list[ox.Triple]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from . import graph
 from .dates import utcnow
 from .eventgraph import changes_graph, event_triples
 from .indexstate import (
@@ -28,9 +29,10 @@ from .indexstate import (
     set_state,
     update_span,
 )
-from .resources import resource_path
 from .store import Store, StoredTrial
+from .synclock import write_lock
 from .triplestore import TripleStore, open_triplestore, serialize_rdf
+from .vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +42,35 @@ RenderTrial = Callable[[StoredTrial], bytes]
 
 def trial_graph(base_url: str, nct_id: str) -> str:
     """Return the IRI of a trial's named graph: the trial document."""
-    return f"{base_url}/trials/{nct_id}"
+    return graph.document_url(base_url, nct_id)
 
 
 def vocab_graph(base_url: str) -> str:
-    """Return the IRI of the graph that holds the project's vocabulary."""
-    return f"{base_url}/vocab"
+    """Return the IRI of the graph that holds the project's vocabulary: the vocabulary itself."""
+    return load_vocabulary(base_url).document
 
 
 def vocab_ntriples(base_url: str) -> bytes:
-    """Read every Turtle file of the vocabulary, relative IRIs resolved against ``<base>/vocab``."""
-    store = ox.Store()
-    graph = ox.NamedNode(vocab_graph(base_url))
-    for path in sorted(resource_path("vocab").glob("*.ttl")):
-        store.load(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=vocab_graph(base_url), to_graph=graph)
-    return serialize_rdf(quad.triple for quad in store.quads_for_pattern(None, None, None, graph))
+    """Return the vocabulary, rebased on the site, as N-Triples."""
+    triples = ox.parse(load_vocabulary(base_url).turtle.encode(), ox.RdfFormat.TURTLE)
+    return serialize_rdf(quad.triple for quad in triples)
+
+
+def trial_renderers(config: Mapping[str, Any]) -> tuple[RenderTrial, Callable[[StoredTrial], dict[str, Any]]]:
+    """Return what turns a stored trial into N-Triples and into its JSON-LD document.
+
+    Both say what ``/trials/NCT….nt`` and ``….jsonld`` say: they come from the same document.
+    """
+    base_url, registry_url = config["BASE_URL"], config["REGISTRY_URL"]
+    context = load_vocabulary(base_url).context
+
+    def document(stored: StoredTrial) -> dict[str, Any]:
+        return graph.stored_document(stored, base_url, registry_url, context)
+
+    def ntriples(stored: StoredTrial) -> bytes:
+        return graph.serialize(document(stored), graph.BY_EXTENSION["nt"])
+
+    return ntriples, document
 
 
 def _software_version() -> str:
@@ -90,7 +106,8 @@ def reconcile(
     ``rebuild`` empties the triple store first and writes everything again.
     """
     summary = ReconcileSummary()
-    identity = f"{triples.identity} trialpub {_software_version()} {base_url}"
+    # The trial graphs change with the release and the mapping's version, not only with the data.
+    identity = f"{triples.identity} trialpub {_software_version()} graph {graph.RENDITION_VERSION} {base_url}"
     if (
         rebuild
         or get_state(store, "identity") != identity
@@ -171,15 +188,14 @@ def _write_vocab(store: Store, triples: TripleStore, base_url: str) -> None:
         set_state(store, "vocab", digest)
 
 
-
 def reconcile_app(
     config: Mapping[str, Any],
     store: Store,
-    render: RenderTrial,
     on_trial: Callable[[], None] | None = None,
     rebuild: bool = False,
 ) -> ReconcileSummary:
-    """Reconcile the configured triple store with the store, as load, sync and reindex do."""
+    """Reconcile the configured triple store with the store; the caller holds the write lock."""
+    render, _ = trial_renderers(config)
     triples = open_triplestore(config)
     try:
         return reconcile(
@@ -194,3 +210,18 @@ def reconcile_app(
         )
     finally:
         triples.close()
+
+
+def reconcile_locked(
+    config: Mapping[str, Any],
+    store: Store,
+    on_trial: Callable[[], None] | None = None,
+    rebuild: bool = False,
+    wait: bool = False,
+) -> ReconcileSummary:
+    """Reconcile under the store's write lock; raise SyncLocked if a load or sync holds it.
+
+    A writer that holds the lock reconciles when it ends, so not waiting loses nothing.
+    """
+    with write_lock(store.engine, wait=wait):
+        return reconcile_app(config, store, on_trial, rebuild)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 JOB_ID = "trialpub-sync"
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -103,21 +104,37 @@ def build_scheduler(
 
 
 def scheduled_sync(app: Flask) -> None:
-    """Run one incremental sync and log how it went; a failed run never stops the scheduler."""
+    """Run one incremental sync, then update the triple store, logging how each went.
+
+    A failed run never stops the scheduler.
+    """
+    from .indexer import reconcile_locked
     from .store import store_of
     from .sync import describe, sync_with_config
     from .websub import announcing
 
     log.info("sync starting")
-    try:
-        with announcing(app):
-            summary = sync_with_config(store_of(app), app.config)
-    except SyncLocked as exc:
-        log.warning("sync skipped: %s", exc)
-    except TrialpubError as exc:
-        log.error("sync failed: %s", exc)
-    except Exception:
-        log.exception("sync failed")
-    else:
-        log.info("%s", describe(summary))
+    with announcing(app):
+        summary = _logged("sync", lambda: sync_with_config(store_of(app), app.config))
+    if summary is None:
+        return
+    log.info("%s", describe(summary))
+    indexed = _logged("triple store update", lambda: reconcile_locked(app.config, store_of(app)))
+    if indexed is not None:
+        log.info(
+            "triple store: %d trial graphs written, %d removed, %d events",
+            indexed.written, indexed.removed, indexed.events,
+        )
 
+
+def _logged(what: str, action: Callable[[], T]) -> T | None:
+    """Run one step of a scheduled run; log why it did not happen, if it did not."""
+    try:
+        return action()
+    except SyncLocked as exc:
+        log.warning("%s skipped: %s", what, exc)
+    except TrialpubError as exc:
+        log.error("%s failed: %s", what, exc)
+    except Exception:
+        log.exception("%s failed", what)
+    return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .graph import BY_MIMETYPE, RDF_FORMATS
+
 # Media types of query results, by the name a ``format`` parameter may use.
 RESULTS_FORMATS: dict[str, str] = {
     "json": "application/sparql-results+json",
@@ -14,46 +16,37 @@ RESULTS_FORMATS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class RdfFormat:
-    """One RDF serialisation: how clients name it, and how rdflib and files do."""
-
-    name: str
-    media_type: str
-    rdflib: str
-    extension: str
-
-
-# Graph formats (CONSTRUCT and DESCRIBE answers, the service description, VoID); the first is the default.
-RDF_FORMATS = (
-    RdfFormat("turtle", "text/turtle", "turtle", "ttl"),
-    RdfFormat("ntriples", "application/n-triples", "nt", "nt"),
-    RdfFormat("jsonld", "application/ld+json", "json-ld", "jsonld"),
-    RdfFormat("rdfxml", "application/rdf+xml", "xml", "rdf"),
-)
-GRAPH_FORMATS: dict[str, str] = {f.name: f.media_type for f in RDF_FORMATS}
+# Media types of graphs (CONSTRUCT and DESCRIBE answers, the service description, VoID), by
+# file extension: the trial documents' own table, Turtle first as the answer to */*.
+GRAPH_FORMATS: dict[str, str] = {
+    f.extension: f.mimetype for f in sorted(RDF_FORMATS, key=lambda f: f.extension != "ttl")
+}
 
 
 def rdflib_format(media_type: str) -> str:
     """Return rdflib's name for a graph media type."""
-    return next(f.rdflib for f in RDF_FORMATS if f.media_type == media_type)
+    name = BY_MIMETYPE[media_type].rdflib
+    assert name is not None  # graph media types all have one
+    return name
+
+
 # Other names clients send as ``format``: SPARQLWrapper's, file extensions, and "json"/"xml"
 # meaning JSON-LD/RDF-XML for graphs.
 _ALIASES: dict[str, tuple[str, str]] = {
     "json": ("json", "jsonld"),
-    "xml": ("xml", "rdfxml"),
-    "csv": ("csv", "turtle"),
-    "tsv": ("tsv", "turtle"),
-    "turtle": ("json", "turtle"),
-    "ttl": ("json", "turtle"),
-    "n3": ("json", "turtle"),
-    "ntriples": ("json", "ntriples"),
-    "nt": ("json", "ntriples"),
+    "xml": ("xml", "rdf"),
+    "csv": ("csv", "ttl"),
+    "tsv": ("tsv", "ttl"),
+    "turtle": ("json", "ttl"),
+    "ttl": ("json", "ttl"),
+    "n3": ("json", "ttl"),
+    "ntriples": ("json", "nt"),
+    "nt": ("json", "nt"),
     "json-ld": ("json", "jsonld"),
     "jsonld": ("json", "jsonld"),
-    "rdf": ("xml", "rdfxml"),
-    "rdf+xml": ("xml", "rdfxml"),
-    "rdfxml": ("xml", "rdfxml"),
+    "rdf": ("xml", "rdf"),
+    "rdf+xml": ("xml", "rdf"),
+    "rdfxml": ("xml", "rdf"),
 }
 # Media types accepted for the same answers under other names.
 MEDIA_ALIASES: dict[str, str] = {
@@ -73,7 +66,7 @@ def format_pair(name: str) -> tuple[str, str] | None:
         return RESULTS_FORMATS[results], GRAPH_FORMATS[graph]
     media = MEDIA_ALIASES.get(name, name)
     if media in RESULTS_FORMATS.values():
-        return media, GRAPH_FORMATS["turtle"]
+        return media, GRAPH_FORMATS["ttl"]
     if media in GRAPH_FORMATS.values():
         return RESULTS_FORMATS["json"], media
     return None
@@ -85,7 +78,7 @@ class QueryRequest:
 
     query: str
     results_type: str = RESULTS_FORMATS["json"]  # for SELECT and ASK
-    graph_type: str = GRAPH_FORMATS["turtle"]  # for CONSTRUCT and DESCRIBE
+    graph_type: str = GRAPH_FORMATS["ttl"]  # for CONSTRUCT and DESCRIBE
     default_graphs: tuple[str, ...] = ()  # default-graph-uri; none means the union of all graphs
     named_graphs: tuple[str, ...] = ()  # named-graph-uri; none means every graph
     max_rows: int = 10_000

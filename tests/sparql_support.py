@@ -1,4 +1,4 @@
-"""Helpers for the triple store and SPARQL tests: a stand-in trial graph and a remote store server."""
+"""Helpers for the triple store and SPARQL tests: indexing an app, and a remote store server."""
 
 from __future__ import annotations
 
@@ -6,44 +6,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SDO
 
-from server.indexer import ReconcileSummary, reconcile_app
+from server.indexer import ReconcileSummary, reconcile_app, trial_renderers
 from server.store import StoredTrial, store_of
-from server.trials import parse_trial
 from server.web.sparql import EXTENSION as QUERY_SERVICE
 
 from .conftest import STUDIES, LiveServer, make_app
 
 
-def standin_render(base_url: str) -> Callable[[StoredTrial], bytes]:
-    """A small trial graph (name, status, conditions, site countries) until the real mapping lands."""
-
-    def render(stored: StoredTrial) -> bytes:
-        trial = parse_trial(stored.record)
-        g = Graph()
-        node = URIRef(f"{base_url}/trials/{trial.nct_id}#trial")
-        g.add((node, RDF.type, SDO.MedicalTrial))
-        g.add((node, SDO.identifier, Literal(trial.nct_id)))
-        g.add((node, SDO.name, Literal(trial.brief_title)))
-        if trial.overall_status:
-            g.add((node, SDO.status, Literal(trial.overall_status)))
-        for condition in trial.conditions:
-            g.add((node, SDO.healthCondition, Literal(condition)))
-        for number, location in enumerate(trial.locations):
-            if location.country:
-                site = URIRef(f"{base_url}/trials/{trial.nct_id}#site-{number}")
-                g.add((node, SDO.location, site))
-                g.add((site, SDO.addressCountry, Literal(location.country)))
-        return g.serialize(format="nt", encoding="utf-8")
-
-    return render
+def renderers(base_url: str) -> tuple[Callable[[StoredTrial], bytes], Callable[[StoredTrial], dict]]:
+    """The site's own trial graph and JSON-LD document, for a base URL."""
+    return trial_renderers({"BASE_URL": base_url, "REGISTRY_URL": "https://clinicaltrials.gov/api/v2"})
 
 
 def index_app(app: Flask) -> ReconcileSummary:
     """Bring the app's triple store in line with its SQL store, as load and sync do."""
-    return reconcile_app(app.config, store_of(app), standin_render(app.config["BASE_URL"]))
+    return reconcile_app(app.config, store_of(app))
 
 
 def indexed_app(tmp_path: Path, database_url: str, trials: int, **settings: object) -> Flask:
@@ -163,14 +141,43 @@ class RemoteStoreServer:
         }
 
 
-def standin_jsonld(base_url: str) -> Callable[[StoredTrial], dict]:
-    """The stand-in trial graph as a JSON-LD document."""
+
+SCHEMA = "https://schema.org/"
+# Trials by overall status, as the trial graphs say it.
+BY_STATUS = (
+    "PREFIX schema: <https://schema.org/>\n"
+    "SELECT ?status (COUNT(DISTINCT ?t) AS ?n) WHERE { ?t schema:status ?status } GROUP BY ?status"
+)
+
+
+def term_iri(base_url: str, compact: str) -> str:
+    """Expand a compact term of the JSON-LD context: a bare name is schema.org's, tp: ours."""
+    return f"{base_url}/vocab#{compact[3:]}" if compact.startswith("tp:") else SCHEMA + compact
+
+
+def sql_status_counts(store, base_url: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Count the SQL store's current trials by overall status, named as the graphs name them."""
+    import sqlalchemy as sa
+
+    from server import tables as t
+    from server.codes import STATUSES
+
+    query = sa.select(t.trials.c.overall_status, sa.func.count()).where(t.trials.c.removed_at.is_(None))
+    with store.connect() as conn:
+        rows = conn.execute(query.group_by(t.trials.c.overall_status)).all()
+    return {term_iri(base_url, STATUSES[status]): count for status, count in rows}
+
+
+def study_type_counts(paths: list[Path], base_url: str) -> dict[str, int]:
+    """Count records by the schema.org study class their graphs give them."""
     import json
+    from collections import Counter
 
-    render = standin_render(base_url)
+    from server.codes import DEFAULT_STUDY_TYPE, STUDY_TYPES
+    from server.trials import parse_trial
 
-    def document(stored: StoredTrial) -> dict:
-        graph = Graph().parse(data=render(stored), format="nt")
-        return {"@graph": json.loads(graph.serialize(format="json-ld"))}
-
-    return document
+    kinds = Counter(
+        STUDY_TYPES.get(parse_trial(json.loads(p.read_text())).design.study_type or "", DEFAULT_STUDY_TYPE)
+        for p in paths
+    )
+    return {term_iri(base_url, kind): count for kind, count in kinds.items()}

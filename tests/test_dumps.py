@@ -19,7 +19,7 @@ from server.snapshots import SnapshotReader
 from server.store import store_of
 
 from .conftest import STUDIES, LiveServer
-from .sparql_support import index_app, oxigraph_dir, standin_jsonld
+from .sparql_support import index_app, oxigraph_dir, renderers
 
 SOME = sorted(STUDIES.glob("*.json"))[:40]
 DAY = dt.date(2026, 3, 9)
@@ -37,7 +37,7 @@ def distinct_triples(app: Flask) -> int:
 def test_dumps_check_out_and_load_back(app: Flask, tmp_path: Path):
     load_paths(store_of(app), SOME)
     index_app(app)
-    made = make_dumps(app.config, store_of(app), standin_jsonld(app.config["BASE_URL"]), DAY)
+    made = make_dumps(app.config, store_of(app), renderers(app.config["BASE_URL"])[1], DAY)
     assert [d.name for d in made] == ["trialpub-2026-03-09.nt.gz", "trialpub-2026-03-09.jsonl.gz"]
     folder = Path(app.config["DATA_DIR"]) / "dumps"
     for dump in made:
@@ -57,7 +57,7 @@ def test_dumps_check_out_and_load_back(app: Flask, tmp_path: Path):
 def test_the_dumps_are_served_with_their_checksums(app: Flask, live_server: LiveServer):
     load_paths(store_of(app), SOME[:5])
     index_app(app)
-    made = make_dumps(app.config, store_of(app), standin_jsonld(app.config["BASE_URL"]), DAY)
+    made = make_dumps(app.config, store_of(app), renderers(app.config["BASE_URL"])[1], DAY)
     with httpx.Client(base_url=live_server.url) as client:
         index = client.get("/dumps/")
         assert index.status_code == 200

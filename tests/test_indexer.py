@@ -16,7 +16,7 @@ from server.snapshots import SnapshotReader
 from server.triplestore import OxigraphStore
 
 from .conftest import STUDIES, VERSIONS
-from .sparql_support import standin_render
+from .sparql_support import SCHEMA, renderers, study_type_counts
 
 BASE = "http://127.0.0.1:8000"
 SOME = sorted(STUDIES.glob("*.json"))[:30]
@@ -44,8 +44,11 @@ def graphs(root: Path) -> dict[str, set]:
 def statuses(root: Path) -> dict[str, str]:
     reader = SnapshotReader(root)
     store = reader.store()
-    query = 'SELECT ?id ?status WHERE { ?t <https://schema.org/identifier> ?id ; <https://schema.org/status> ?status }'
-    found = {s["id"].value: s["status"].value for s in store.query(query, use_default_graph_as_union=True)}
+    query = "SELECT ?t ?status WHERE { ?t <https://schema.org/status> ?status }"
+    found = {
+        s["t"].value.split("/trials/")[1].removesuffix("#trial"): s["status"].value.removeprefix(SCHEMA)
+        for s in store.query(query, use_default_graph_as_union=True)
+    }
     reader.close()
     return found
 
@@ -53,12 +56,12 @@ def statuses(root: Path) -> dict[str, str]:
 def test_every_current_trial_gets_its_graph(store, tmp_path: Path):
     load_paths(store, SOME)
     triples = OxigraphStore(tmp_path / "ox")
-    summary = reconcile(store, triples, standin_render(BASE), BASE, batch_size=7)
+    summary = reconcile(store, triples, renderers(BASE)[0], BASE, batch_size=7)
     assert summary.written == 30 and summary.rebuilt and not summary.failed
     held = graphs(tmp_path / "ox")
     expected = {trial_graph(BASE, p.stem) for p in SOME} | {f"{BASE}/vocab"}
     assert set(held) == expected
-    again = reconcile(store, triples, standin_render(BASE), BASE)
+    again = reconcile(store, triples, renderers(BASE)[0], BASE)
     assert again.written == 0 and not again.rebuilt
     triples.close()
 
@@ -67,19 +70,19 @@ def test_a_new_version_replaces_only_its_trials_graph(store, tmp_path: Path):
     first, second = sorted((VERSIONS / "NCT07227597").glob("*.json"))
     load_paths(store, [first, *SOME[:5]])
     triples = OxigraphStore(tmp_path / "ox")
-    reconcile(store, triples, standin_render(BASE), BASE)
-    assert statuses(tmp_path / "ox")["NCT07227597"] == "NOT_YET_RECRUITING"
+    reconcile(store, triples, renderers(BASE)[0], BASE)
+    assert statuses(tmp_path / "ox")["NCT07227597"] == "NotYetRecruiting"
     load_paths(store, [second])
-    summary = reconcile(store, triples, standin_render(BASE), BASE)
+    summary = reconcile(store, triples, renderers(BASE)[0], BASE)
     assert summary.written == 1
-    assert statuses(tmp_path / "ox")["NCT07227597"] == "RECRUITING"
+    assert statuses(tmp_path / "ox")["NCT07227597"] == "Recruiting"
     assert sum(1 for status in statuses(tmp_path / "ox").values()) == 6
     triples.close()
 
 
 def test_a_crash_midway_is_repaired_by_the_next_reconcile(store, tmp_path: Path):
     load_paths(store, SOME)
-    good = standin_render(BASE)
+    good = renderers(BASE)[0]
     seen = []
 
     def dies_on_the_twelfth(stored):
@@ -107,7 +110,7 @@ def test_a_crash_midway_is_repaired_by_the_next_reconcile(store, tmp_path: Path)
 
 def test_graphs_written_but_not_marked_are_written_again(store, tmp_path: Path):
     load_paths(store, SOME[:4])
-    render = standin_render(BASE)
+    render = renderers(BASE)[0]
     triples = OxigraphStore(tmp_path / "ox")
     reconcile(store, triples, render, BASE)
     # As if the process died after the triple store committed a newer graph but before SQL did.
@@ -120,7 +123,7 @@ def test_graphs_written_but_not_marked_are_written_again(store, tmp_path: Path):
 
 def test_a_failing_record_does_not_hold_up_the_others(store, tmp_path: Path):
     load_paths(store, SOME[:6])
-    good = standin_render(BASE)
+    good = renderers(BASE)[0]
 
     def fails_on_one(stored):
         if stored.nct_id == SOME[2].stem:
@@ -138,10 +141,10 @@ def test_a_failing_record_does_not_hold_up_the_others(store, tmp_path: Path):
 def test_removed_trials_lose_their_graph(store, tmp_path: Path):
     load_paths(store, SOME[:3])
     triples = OxigraphStore(tmp_path / "ox")
-    reconcile(store, triples, standin_render(BASE), BASE)
+    reconcile(store, triples, renderers(BASE)[0], BASE)
     with store.engine.begin() as conn:
         conn.execute(t.trials.update().where(t.trials.c.nct_id == SOME[1].stem).values(removed_at=dt.datetime.now(dt.UTC)))
-    summary = reconcile(store, triples, standin_render(BASE), BASE)
+    summary = reconcile(store, triples, renderers(BASE)[0], BASE)
     assert summary.removed == 1
     assert trial_graph(BASE, SOME[1].stem) not in graphs(tmp_path / "ox")
     assert count_indexed(store) == 2
@@ -154,8 +157,8 @@ def test_change_events_are_queryable_rdf(store, tmp_path: Path):
     held = store.events(limit=100)
     assert any(e.kind == "status" for e in held)
     triples = OxigraphStore(tmp_path / "ox")
-    assert reconcile(store, triples, standin_render(BASE), BASE).events == len(held)
-    assert reconcile(store, triples, standin_render(BASE), BASE).events == 0
+    assert reconcile(store, triples, renderers(BASE)[0], BASE).events == len(held)
+    assert reconcile(store, triples, renderers(BASE)[0], BASE).events == 0
     query = f"""PREFIX schema: <https://schema.org/> PREFIX tp: <{BASE}/vocab#>
     SELECT ?trial ?posted WHERE {{
       ?change tp:changeKind "status" ; tp:toValue "RECRUITING" ; tp:fromValue "NOT_YET_RECRUITING" ;
@@ -175,12 +178,12 @@ def test_change_events_are_queryable_rdf(store, tmp_path: Path):
 def test_a_store_deleted_by_hand_or_another_base_is_rebuilt(store, tmp_path: Path):
     load_paths(store, SOME[:3])
     triples = OxigraphStore(tmp_path / "ox")
-    reconcile(store, triples, standin_render(BASE), BASE)
+    reconcile(store, triples, renderers(BASE)[0], BASE)
     triples.clear()
-    summary = reconcile(store, triples, standin_render(BASE), BASE)
+    summary = reconcile(store, triples, renderers(BASE)[0], BASE)
     assert summary.rebuilt and summary.written == 3
     other = "https://trials.example"
-    moved = reconcile(store, triples, standin_render(other), other)
+    moved = reconcile(store, triples, renderers(other)[0], other)
     assert moved.rebuilt and moved.written == 3
     assert set(graphs(tmp_path / "ox")) == {trial_graph(other, p.stem) for p in SOME[:3]} | {f"{other}/vocab"}
     triples.close()
@@ -191,11 +194,12 @@ def test_statistics_are_kept_for_the_dataset_description(store, tmp_path: Path):
 
     load_paths(store, SOME[:5])
     triples = OxigraphStore(tmp_path / "ox")
-    reconcile(store, triples, standin_render(BASE), BASE)
+    reconcile(store, triples, renderers(BASE)[0], BASE)
     stats = get_state(store, "statistics")
     assert stats["trials"] == 5
     assert stats["quads"] == len(triples.store)
-    assert stats["classes"]["https://schema.org/MedicalTrial"] == 5
+    expected = study_type_counts(SOME[:5], BASE)
+    assert {c: n for c, n in stats["classes"].items() if c in expected} == expected
     with store.connect() as conn:
         last = conn.execute(sa.select(sa.func.max(t.trials.c.last_update))).scalar()
     assert stats["last_update"] == last

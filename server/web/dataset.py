@@ -56,7 +56,7 @@ def open_to_all_origins(response: Response) -> Response:
 @bp.get("/.well-known/void")
 def void() -> Response:
     """Describe the dataset in VoID and DCAT; Turtle unless Accept asks for another RDF format."""
-    media_type = request.accept_mimetypes.best_match(list(GRAPH_FORMATS.values())) or GRAPH_FORMATS["turtle"]
+    media_type = request.accept_mimetypes.best_match(list(GRAPH_FORMATS.values())) or GRAPH_FORMATS["ttl"]
     graph = void_graph(dataset_facts(current_app))
     response = Response(graph.serialize(format=rdflib_format(media_type)), mimetype=media_type)
     response.vary.add("Accept")

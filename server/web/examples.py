@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 
@@ -29,9 +30,38 @@ def _prologue(base_url: str, *names: str) -> str:
     return "".join(f"PREFIX {name}: <{known[name]}>\n" for name in names)
 
 
-def example_queries(base_url: str) -> list[Example]:
-    """List the examples, written for this site's base URL."""
+def example_queries(base_url: str, today: dt.date) -> list[Example]:
+    """List the examples, written for this site's base URL (and, for "last month", the date)."""
+    month_start = today.replace(day=1)
+    last_month = (month_start - dt.timedelta(days=1)).replace(day=1)
     return [
+        Example(
+            "Trials by overall status",
+            _prologue(base_url, "schema")
+            + "SELECT ?status (COUNT(?trial) AS ?trials) WHERE {\n"
+            "  ?trial schema:status ?status .\n"
+            "}\nGROUP BY ?status\nORDER BY DESC(?trials)",
+        ),
+        Example(
+            "Recruiting cancer trials, by country",
+            _prologue(base_url, "schema")
+            + "SELECT ?country (COUNT(DISTINCT ?trial) AS ?trials) WHERE {\n"
+            "  ?trial schema:status schema:Recruiting ;\n"
+            "         schema:healthCondition/schema:name ?condition ;\n"
+            "         schema:studyLocation/schema:name ?country .\n"
+            '  FILTER(CONTAINS(LCASE(?condition), "cancer"))\n'
+            "}\nGROUP BY ?country\nORDER BY DESC(?trials)",
+        ),
+        Example(
+            "Trials in Spain that started recruiting last month",
+            _prologue(base_url, "schema", "tp", "xsd")
+            + "SELECT ?trial ?name ?posted WHERE {\n"
+            '  ?change tp:changeKind "status" ; tp:toValue "RECRUITING" ;\n'
+            "          tp:registryLastUpdate ?posted ; schema:object ?trial .\n"
+            f'  FILTER(?posted >= "{last_month}"^^xsd:date && ?posted < "{month_start}"^^xsd:date)\n'
+            '  ?trial schema:studyLocation/schema:name "Spain" ; schema:name ?name .\n'
+            "}\nORDER BY DESC(?posted)",
+        ),
         Example(
             "Trials that started recruiting, most recent first",
             _prologue(base_url, "schema", "tp")

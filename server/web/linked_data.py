@@ -17,7 +17,7 @@ from ..errors import TrialNotFound
 from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
 from ..renditions import Renditions
 from ..store import StoredTrial, store_of
-from ..trials import NCT_ID, Trial, canonical_nct_id, parse_trial
+from ..trials import NCT_ID, Trial, canonical_nct_id
 from ..vocabulary import load_vocabulary, vocabulary_terms
 from . import pages
 
@@ -76,14 +76,8 @@ def trial(nct_id: str, ext: str | None = None) -> Response:
 def trial_jsonld(stored: StoredTrial, trial: Trial | None = None) -> dict[str, Any]:
     """Return the JSON-LD document of a stored trial version (its context inline)."""
     config = current_app.config
-    source = graph.Source(
-        base_url=config["BASE_URL"],
-        content_hash=stored.content_hash,
-        last_update=stored.last_update,
-        registry_url=f"{config['REGISTRY_URL']}/studies/{stored.nct_id}",
-    )
     context = load_vocabulary(config["BASE_URL"]).context
-    return graph.jsonld_document(trial or parse_trial(stored.record), source, context)
+    return graph.stored_document(stored, config["BASE_URL"], config["REGISTRY_URL"], context, trial)
 
 
 def trial_script_json(stored: StoredTrial) -> str:

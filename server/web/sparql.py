@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Flask, current_app, render_template, request
 from werkzeug.wrappers import Response
 
+from ..dates import utcnow
 from ..sparql import (
     GRAPH_FORMATS,
     MEDIA_ALIASES,
@@ -96,12 +97,12 @@ def _negotiate() -> tuple[str, str, bool]:
     """Choose the results and graph media types, and whether a person in a browser is asking."""
     name = request.values.get("format")
     if name and name.strip().lower() == "html":
-        return RESULTS_FORMATS["json"], GRAPH_FORMATS["turtle"], True
+        return RESULTS_FORMATS["json"], GRAPH_FORMATS["ttl"], True
     if name:
         pair = format_pair(name)
         if pair is None:
             raise QueryProblem(
-                f"unknown format {name[:40]!r}; use one of json, xml, csv, tsv, turtle, ntriples, jsonld, rdfxml"
+                f"unknown format {name[:40]!r}; use one of json, xml, csv, tsv, ttl, nt, jsonld, rdf"
             )
         return pair[0], pair[1], False
     accept = request.accept_mimetypes
@@ -112,7 +113,7 @@ def _negotiate() -> tuple[str, str, bool]:
     html = accept.best_match([*results, *graphs, HTML]) == HTML
     return (
         MEDIA_ALIASES.get(best_results or "", best_results or RESULTS_FORMATS["json"]),
-        MEDIA_ALIASES.get(best_graph or "", best_graph or GRAPH_FORMATS["turtle"]),
+        MEDIA_ALIASES.get(best_graph or "", best_graph or GRAPH_FORMATS["ttl"]),
         html,
     )
 
@@ -128,12 +129,12 @@ def endpoint() -> Response | str | tuple[str, int]:
     results_type, graph_type, html = _negotiate()
     if not query:
         if html:
-            return render_template("sparql.html", query=None, examples=example_queries(base), answer=None)
+            return _form_page(None)
         description = _service_description()
         return Response(description.serialize(format=rdflib_format(graph_type)), mimetype=graph_type)
     if html:
         # A person reads JSON results as a table and graphs as Turtle.
-        results_type, graph_type = RESULTS_FORMATS["json"], GRAPH_FORMATS["turtle"]
+        results_type, graph_type = RESULTS_FORMATS["json"], GRAPH_FORMATS["ttl"]
     try:
         check_query(query, config["SPARQL_MAX_QUERY_BYTES"])
         answer = query_service(current_app).run(
@@ -150,20 +151,20 @@ def endpoint() -> Response | str | tuple[str, int]:
     except QueryProblem as problem:
         if not html:
             raise
-        page = render_template("sparql.html", query=query, examples=example_queries(base), answer=None, problem=problem)
-        return page, problem.status
+        return _form_page(query, problem=problem), problem.status
     if html:
-        return render_template(
-            "sparql.html",
-            query=query,
-            examples=example_queries(base),
-            answer=_readable(answer),
-            max_rows=config["SPARQL_MAX_ROWS"],
-        )
+        return _form_page(query, answer=_readable(answer), max_rows=config["SPARQL_MAX_ROWS"])
     response = Response(answer.body, mimetype=answer.media_type)
     if answer.truncated:
         response.headers["X-SPARQL-MaxRows"] = str(config["SPARQL_MAX_ROWS"])
     return response
+
+
+def _form_page(query: str | None, **shown: Any) -> str:
+    """Render the query form, with the examples and whatever answer or problem there is."""
+    examples = example_queries(current_app.config["BASE_URL"], utcnow().date())
+    context: dict[str, Any] = {"answer": None, "problem": None, **shown}
+    return render_template("sparql.html", query=query, examples=examples, **context)
 
 
 def _readable(answer: QueryAnswer) -> dict[str, Any]:

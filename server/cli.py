@@ -112,7 +112,11 @@ def init() -> None:
 @with_appcontext
 def load(paths: tuple[Path, ...]) -> None:
     """Load records from directories of NCT*.json, NDJSON files or ctg-studies.json.zip."""
-    run_load(list(paths))
+    from .websub import announcing
+
+    _create_store()
+    with announcing(current_app):
+        run_load(list(paths))
 
 
 _host = click.option("--host", default=None, help="Address (default: serve_host).")
@@ -241,16 +245,18 @@ class SyncProgress:
 def sync(full: bool, source: Path | None, wait: bool) -> None:
     """Bring the store up to date with the registry and post the changes as events."""
     from .sync import describe, sync_with_config
+    from .websub import announcing
 
     # Retries and rejected records are worth a line each; requests that went well are not.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     _create_store()
     progress = SyncProgress()
     try:
-        summary = sync_with_config(
-            store_of(current_app), current_app.config, full=full, source=source, wait=wait,
-            on_page=progress.page, on_lock_wait=lambda message: click.echo(message, err=True),
-        )
+        with announcing(current_app):
+            summary = sync_with_config(
+                store_of(current_app), current_app.config, full=full, source=source, wait=wait,
+                on_page=progress.page, on_lock_wait=lambda message: click.echo(message, err=True),
+            )
     except SyncLocked as exc:
         raise Locked(str(exc)) from None
     except SyncAborted as exc:

@@ -106,10 +106,12 @@ def scheduled_sync(app: Flask) -> None:
     """Run one incremental sync and log how it went; a failed run never stops the scheduler."""
     from .store import store_of
     from .sync import describe, sync_with_config
+    from .websub import announcing
 
     log.info("sync starting")
     try:
-        summary = sync_with_config(store_of(app), app.config)
+        with announcing(app):
+            summary = sync_with_config(store_of(app), app.config)
     except SyncLocked as exc:
         log.warning("sync skipped: %s", exc)
     except TrialpubError as exc:

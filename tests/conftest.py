@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -29,8 +30,15 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of this test's own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """Make an empty database on a backend (a SQLite file in ``folder``, or a PostgreSQL schema); drop it after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'test.sqlite3'}"
         return
     assert PG_URL is not None
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -66,21 +74,29 @@ def store(app: Flask) -> Store:
     return store_of(app)
 
 
-class LiveServer:
-    """The app under a real WSGI server on 127.0.0.1, in a thread."""
+class ServerThread:
+    """A real HTTP server on 127.0.0.1, serving in a thread while the ``with`` block runs."""
 
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_port}"
+        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Any:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=5)
+
+
+class LiveServer(ServerThread):
+    """The app under a real WSGI server on 127.0.0.1, in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(make_server("127.0.0.1", 0, app, threaded=True))
 
 
 @pytest.fixture

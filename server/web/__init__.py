@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import browse, dataset, errors, linked_data, pages, sitemaps, sparql, status
+from . import browse, dataset, errors, feeds, linked_data, pages, sitemaps, sparql, status
 
 
 def register(app: Flask) -> None:
@@ -16,4 +16,5 @@ def register(app: Flask) -> None:
     linked_data.register(app)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(dataset.bp)
+    app.register_blueprint(feeds.bp)
     errors.register(app)

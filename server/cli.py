@@ -208,12 +208,16 @@ def bench(
     """Measure load, sync, rendering, serving and SPARQL on a synthetic registry; print a table."""
     import json
 
+    from .bench.measure import StepFailed
     from .bench.report import render_markdown, render_text, table
     from .bench.suite import Options, run_suite
 
     options = Options(size=size, full=full, database_url=database_url, workdir=workdir, keep=keep,
                       seed=seed, serve_seconds=serve_seconds, sources=sources)
-    figures = run_suite(options, lambda line: click.echo(line, err=True))
+    try:
+        figures = run_suite(options, lambda line: click.echo(line, err=True))
+    except StepFailed as exc:
+        raise click.ClickException(str(exc)) from None
     figures["table"] = table(figures)
     click.echo(render_text(figures["table"], options.sizes()))
     if json_file:

@@ -41,7 +41,7 @@ def test_the_table_marks_targets_met_and_missed():
     load = rows["full load: wall time"]
     assert load["registry"] == 19.0 + 9.0 / 18_000 * 580_000 and load["met"] is True and load["extrapolated"]
     assert rows["full load: peak RSS"]["registry"] == 100.0
-    html = rows["serve: trial HTML / ceiling"]
+    html = rows["serve: trial HTML, 1,000 in turn / ceiling"]
     assert html["registry"] == 0.4 and html["met"] is True and not html["extrapolated"]
     assert rows["SPARQL: median of 10 queries, Oxigraph"]["met"] is None
     text = render_text(list(rows.values()), [2000, 20000])

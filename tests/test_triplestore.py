@@ -124,3 +124,16 @@ def test_documents_of_any_ntriples_shape_are_written(tmp_path: Path):
     literal = store.store.query(f'ASK {{ GRAPH <{G1}> {{ ?s ?p "a dot . and _:x inside" }} }}')
     assert bool(literal)
     store.close()
+
+
+def test_a_first_fill_and_a_replacement_hold_the_same_quads(tmp_path: Path):
+    graphs = {G1: nt(G1, "first"), G2: nt(G2, "other")}
+    fresh = OxigraphStore(tmp_path / "fresh")
+    fresh.replace_graphs(graphs)  # no graph there yet: written by the bulk loader
+    replaced = OxigraphStore(tmp_path / "replaced")
+    replaced.replace_graphs({G1: nt(G1, "before")})
+    replaced.replace_graphs(graphs)  # G1 there already: removed and written in one transaction
+    for store in (fresh, replaced):
+        assert names(store.store) == {"first", "other"} and len(store.store) == 4
+        assert {q.graph_name.value for q in store.store} == {G1, G2}
+        store.close()

@@ -86,10 +86,15 @@ def report(result: Mapping[str, Any]) -> None:
 
 
 def disk_usage(path: Path) -> int:
-    """Count the bytes of every file under a path."""
+    """Count the bytes of every file under a path; hard links (the store's snapshots) once."""
     if path.is_file():
         return path.stat().st_size
-    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+    sizes = {}
+    for file in path.rglob("*"):
+        if file.is_file():
+            stat = file.stat()
+            sizes[(stat.st_dev, stat.st_ino)] = stat.st_size
+    return sum(sizes.values())
 
 
 def peak_rss_of(pid: int) -> float | None:

@@ -101,10 +101,6 @@ def _ms(timings: list[float]) -> dict[str, float]:
     }
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _parameters(sample: int) -> tuple[str, Any]:
     from .. import create_app
     from ..store import store_of
@@ -213,3 +209,26 @@ def sparql(engine: str, nquads: Path | None, repeat: int, timeout: int) -> None:
     done = [t["median_ms"] for t in timings.values() if "median_ms" in t]
     result["median_ms"] = statistics.median(done) if done else None
     report(result)
+
+
+@main.command()
+def index() -> None:
+    """Bring the triple store in line with the SQL store: every trial's graph written, then published."""
+    from .. import create_app, graph
+    from ..indexer import reconcile_app
+    from ..store import StoredTrial, store_of
+    from ..web.linked_data import trial_jsonld
+
+    app = create_app()
+    ntriples = graph.BY_EXTENSION["nt"]
+
+    def render(stored: StoredTrial) -> bytes:
+        return graph.serialize(trial_jsonld(stored), ntriples)
+
+    with app.app_context():
+        summary = reconcile_app(app.config, store_of(app), render)
+    report({"written": summary.written, "failed": len(summary.failed), "events": summary.events})
+
+
+if __name__ == "__main__":
+    main()

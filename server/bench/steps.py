@@ -214,19 +214,13 @@ def sparql(engine: str, nquads: Path | None, repeat: int, timeout: int) -> None:
 @main.command()
 def index() -> None:
     """Bring the triple store in line with the SQL store: every trial's graph written, then published."""
-    from .. import create_app, graph
+    from .. import create_app
     from ..indexer import reconcile_app
-    from ..store import StoredTrial, store_of
-    from ..web.linked_data import trial_jsonld
+    from ..store import store_of
 
     app = create_app()
-    ntriples = graph.BY_EXTENSION["nt"]
-
-    def render(stored: StoredTrial) -> bytes:
-        return graph.serialize(trial_jsonld(stored), ntriples)
-
     with app.app_context():
-        summary = reconcile_app(app.config, store_of(app), render)
+        summary = reconcile_app(app.config, store_of(app))
     report({"written": summary.written, "failed": len(summary.failed), "events": summary.events})
 
 

@@ -303,6 +303,8 @@ def test_pages_announce_feeds_that_answer(site):
             assert feed.headers["content-type"].startswith(mime)
     changes = site.client.get("/changes?kind=status").text
     assert "Now recruiting:" in changes
+    # An event's RDF IRI is <base>/changes#<event_id>: the changes page carries that anchor.
+    assert f'id="{site.events[-1].event_id}"' in site.client.get("/changes").text
 
 
 def test_a_repeat_sync_posts_nothing_again(own_site):

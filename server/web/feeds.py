@@ -61,7 +61,9 @@ def changes_page() -> str:
     query = parse_feed_query(request.args)
     with store_of(current_app).connect() as conn:
         items = cf.items_for(conn, cf.newest(conn, query.filter, current_app.config["FEED_SIZE"]))
-    rows = [(entry_title(i.event, i.trial), url_for("linked_data.trial", nct_id=i.event.nct_id), i.event) for i in items]
+    rows = [
+        (entry_title(i.event, i.trial), url_for("linked_data.trial", nct_id=i.event.nct_id), i.event) for i in items
+    ]
     suffix = f"?{query.canonical()}" if query.canonical() else ""
     return render_template("changes.html", rows=rows, suffix=suffix)
 

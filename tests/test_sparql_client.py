@@ -31,11 +31,19 @@ SELECT ?country (COUNT(DISTINCT ?trial) AS ?trials) WHERE {
 GROUP BY ?country
 ORDER BY ?country"""
 
-# The bundled sample holds no myeloma trial at all: that question's right answer is "none". The
-# same query about conditions the sample does hold checks answers with rows in them.
-QUESTIONS = [("myeloma", "RECRUITING"), ("leukemia", "RECRUITING"), ("cancer", "RECRUITING"), ("diabetes", "NOT_YET_RECRUITING")]
+# The bundled sample holds three myeloma trials, none of them recruiting: that question's right
+# answer is "none", and the same question for the statuses they do have answers with rows (one
+# trial in 36 countries, one in 4). Other conditions check answers with many trials per country.
+QUESTIONS = [
+    ("myeloma", "RECRUITING"),
+    ("myeloma", "NOT_YET_RECRUITING"),
+    ("myeloma", "TERMINATED"),
+    ("leukemia", "RECRUITING"),
+    ("cancer", "RECRUITING"),
+    ("diabetes", "NOT_YET_RECRUITING"),
+]
 # The registry's status codes as schema.org names them.
-STATUS_TERMS = {"RECRUITING": "Recruiting", "NOT_YET_RECRUITING": "NotYetRecruiting"}
+STATUS_TERMS = {"RECRUITING": "Recruiting", "NOT_YET_RECRUITING": "NotYetRecruiting", "TERMINATED": "Terminated"}
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +109,8 @@ def test_the_questions_with_rows_have_rows(demo):
     _, expected = demo
     assert expected[("myeloma", "RECRUITING")] == {}
     assert all(expected[q] for q in QUESTIONS[1:])
+    assert len(expected[("myeloma", "NOT_YET_RECRUITING")]) == 36
+    assert expected[("myeloma", "TERMINATED")] == {"Belgium": 1, "France": 1, "Spain": 1, "United States": 1}
     assert len(expected[("cancer", "RECRUITING")]) > 3
 
 

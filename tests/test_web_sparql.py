@@ -249,7 +249,10 @@ def test_before_any_index_the_endpoint_says_so(app: Flask, live_server: LiveServ
 
 @pytest.mark.parametrize(("slots", "while_slow"), [(2, 200), (1, 503)])
 def test_an_expensive_query_is_stopped_and_the_server_keeps_answering(tmp_path: Path, database_url: str, slots, while_slow):
-    app = indexed_app(tmp_path, database_url, 60, sparql_timeout=3.0, sparql_max_concurrent=slots)
+    # One client here stands for many: the machine-wide slots are under test, not the per-client ones.
+    app = indexed_app(
+        tmp_path, database_url, 60, sparql_timeout=3.0, sparql_max_concurrent=slots, sparql_client_max_concurrent=0
+    )
     results: dict[str, httpx.Response] = {}
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
         started = time.monotonic()

@@ -35,7 +35,8 @@ EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """All fixture trials, indexed, behind a live server; shared by the read-only tests here."""
     tmp = tmp_path_factory.mktemp("sparql")
-    app = make_app(tmp, f"sqlite:///{tmp / 'test.sqlite3'}")
+    # Every test here asks from 127.0.0.1: the minute's limit (tested in test_web_security) is off.
+    app = make_app(tmp, f"sqlite:///{tmp / 'test.sqlite3'}", sparql_client_per_minute=0)
     load_paths(store_of(app), [STUDIES])
     index_app(app)
     with LiveServer(app) as live:

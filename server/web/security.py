@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 # No script at all: pages are plain HTML with one stylesheet. JSON-LD blocks are data, not script,
-# so they need no script-src. The SPARQL form posts (GETs) to this site only.
+# so they need no script-src. The SPARQL query form sends to this site only.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"

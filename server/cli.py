@@ -164,7 +164,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from .serve import serve as run
 
     config = current_app.config
-    run(host or config["SERVE_HOST"], port or config["SERVE_PORT"], workers or config["SERVE_WORKERS"])
+    run(
+        host or config["SERVE_HOST"],
+        port or config["SERVE_PORT"],
+        workers or config["SERVE_WORKERS"],
+        config["MAX_URL_BYTES"],
+    )
 
 
 @main.command()
@@ -184,7 +189,7 @@ def demo(host: str | None, port: int | None) -> None:
     from .serve import serve as run
 
     config = current_app.config
-    run(host or config["SERVE_HOST"], port or config["SERVE_PORT"], config["SERVE_WORKERS"])
+    run(host or config["SERVE_HOST"], port or config["SERVE_PORT"], config["SERVE_WORKERS"], config["MAX_URL_BYTES"])
 
 
 @main.command()

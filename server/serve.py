@@ -26,7 +26,20 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def serve(host: str, port: int, workers: int) -> None:
+# Gunicorn reads request lines of at most this many bytes unless told "no limit" (0).
+GUNICORN_MAX_REQUEST_LINE = 8190
+
+
+def request_line_limit(max_url_bytes: int) -> int:
+    """Let gunicorn read request lines past the app's URL limit, so that the app's clearer 414 answers."""
+    # The method, the spaces and "HTTP/1.1" around the URL.
+    if max_url_bytes + 64 <= GUNICORN_MAX_REQUEST_LINE:
+        return GUNICORN_MAX_REQUEST_LINE
+    # No limit of gunicorn's own; its parser still stops at 1 MiB.
+    return 0
+
+
+def serve(host: str, port: int, workers: int, max_url_bytes: int) -> None:
     """Serve until interrupted."""
     _Gunicorn(
         {
@@ -35,5 +48,6 @@ def serve(host: str, port: int, workers: int) -> None:
             "accesslog": "-",
             "timeout": 60,
             "graceful_timeout": 10,
+            "limit_request_line": request_line_limit(max_url_bytes),
         }
     ).run()

@@ -99,6 +99,8 @@ class QueryProblem(Exception):
     """A query the endpoint will not or cannot answer; ``status`` is the HTTP status to answer with."""
 
     status = 400
+    # Seconds a client should wait before asking again (Retry-After), when waiting helps.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -129,18 +131,31 @@ class QueryTimeout(QueryProblem):
     """The query ran past the time limit and was stopped."""
 
     status = 503
+    retry_after = 5
 
 
 class EndpointBusy(QueryProblem):
     """Every query slot is taken."""
 
     status = 503
+    retry_after = 5
+
+
+class TooManyQueries(QueryProblem):
+    """One client has too many queries running, or sent too many this minute."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class EndpointUnavailable(QueryProblem):
     """The triple store cannot answer (not built yet, or unreachable)."""
 
     status = 503
+    retry_after = 5
 
 
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")

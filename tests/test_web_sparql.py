@@ -35,7 +35,8 @@ EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """All fixture trials, indexed, behind a live server; shared by the read-only tests here."""
     tmp = tmp_path_factory.mktemp("sparql")
-    app = make_app(tmp, f"sqlite:///{tmp / 'test.sqlite3'}")
+    # Every test here asks from 127.0.0.1: the minute's limit (tested in test_web_security) is off.
+    app = make_app(tmp, f"sqlite:///{tmp / 'test.sqlite3'}", sparql_client_per_minute=0)
     load_paths(store_of(app), [STUDIES])
     index_app(app)
     with LiveServer(app) as live:
@@ -249,7 +250,10 @@ def test_before_any_index_the_endpoint_says_so(app: Flask, live_server: LiveServ
 
 @pytest.mark.parametrize(("slots", "while_slow"), [(2, 200), (1, 503)])
 def test_an_expensive_query_is_stopped_and_the_server_keeps_answering(tmp_path: Path, database_url: str, slots, while_slow):
-    app = indexed_app(tmp_path, database_url, 60, sparql_timeout=3.0, sparql_max_concurrent=slots)
+    # One client here stands for many: the machine-wide slots are under test, not the per-client ones.
+    app = indexed_app(
+        tmp_path, database_url, 60, sparql_timeout=3.0, sparql_max_concurrent=slots, sparql_client_max_concurrent=0
+    )
     results: dict[str, httpx.Response] = {}
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
         started = time.monotonic()

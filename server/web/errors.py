@@ -11,10 +11,19 @@ from ..errors import StoreUnavailable, TrialNotFound
 from ..sparql import QueryProblem
 
 log = logging.getLogger(__name__)
+# Errors on the SPARQL endpoint are answered as plain text, the way its query problems are.
+SPARQL = "sparql"
 
 
 def _answer(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _plain(status: int, message: str, retry_after: int | None = None) -> Response:
+    response = Response(message + "\n", status=status, mimetype="text/plain")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def register(app: Flask) -> None:
@@ -37,15 +46,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(QueryProblem)
     def query_problem(exc: QueryProblem) -> Response:
         # SPARQL clients read plain text best; the message is the parser's or names the limit.
-        response = Response(exc.message + "\n", status=exc.status, mimetype="text/plain")
-        if exc.status == 503:
-            response.headers["Retry-After"] = "5"
-        return response
+        return _plain(exc.status, exc.message, exc.retry_after)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(exc: HTTPException) -> tuple[str, int] | Response | HTTPException:
         if exc.code is None or exc.code < 400 or request.method == "HEAD":
             return exc
+        if request.blueprint == SPARQL:
+            return _plain(exc.code, exc.description or exc.name)
         if isinstance(exc, NotFound) and exc.description == NotFound.description:
             return _answer(404, "Page not found", f"Nothing lives at {request.path}.")
         return _answer(exc.code, exc.name, exc.description or exc.name)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any, Protocol
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, make_response, render_template, request
 from werkzeug.wrappers import Response
 
+from ..clientlimits import ClientLimits
 from ..dates import utcnow
 from ..sparql import (
     GRAPH_FORMATS,
@@ -30,6 +32,7 @@ from .examples import example_queries, prefixes
 bp = Blueprint("sparql", __name__)
 
 EXTENSION = "trialpub.sparql"
+LIMITS = "trialpub.sparql_client_limits"
 _lock = threading.Lock()
 HTML = "text/html"
 
@@ -50,9 +53,20 @@ def query_service(app: Flask) -> QueryService:
         return service
 
 
-def _new_service(app: Flask) -> QueryService:
-    from pathlib import Path
+def client_limits(app: Flask) -> ClientLimits:
+    """Return the app's per-client query limits."""
+    with _lock:
+        limits: ClientLimits | None = app.extensions.get(LIMITS)
+        if limits is None:
+            config = app.config
+            limits = ClientLimits(
+                Path(config["DATA_DIR"]), config["SPARQL_CLIENT_MAX_CONCURRENT"], config["SPARQL_CLIENT_PER_MINUTE"]
+            )
+            app.extensions[LIMITS] = limits
+        return limits
 
+
+def _new_service(app: Flask) -> QueryService:
     config = app.config
     if config["TRIPLESTORE"] == "remote":
         from ..remotestore import RemoteQuery, client_for
@@ -119,7 +133,7 @@ def _negotiate() -> tuple[str, str, bool]:
 
 
 @bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
-def endpoint() -> Response | str | tuple[str, int]:
+def endpoint() -> Response | str:
     """Answer a SPARQL query; without one, describe the service (or show the form)."""
     if request.method == "OPTIONS":
         return Response(status=204)
@@ -137,21 +151,25 @@ def endpoint() -> Response | str | tuple[str, int]:
         results_type, graph_type = RESULTS_FORMATS["json"], GRAPH_FORMATS["ttl"]
     try:
         check_query(query, config["SPARQL_MAX_QUERY_BYTES"])
-        answer = query_service(current_app).run(
-            QueryRequest(
-                query=query,
-                results_type=results_type,
-                graph_type=graph_type,
-                default_graphs=tuple(request.values.getlist("default-graph-uri")),
-                named_graphs=tuple(request.values.getlist("named-graph-uri")),
-                max_rows=config["SPARQL_MAX_ROWS"],
-                prefixes=prefixes(base),
+        with client_limits(current_app).admit(request.remote_addr or ""):
+            answer = query_service(current_app).run(
+                QueryRequest(
+                    query=query,
+                    results_type=results_type,
+                    graph_type=graph_type,
+                    default_graphs=tuple(request.values.getlist("default-graph-uri")),
+                    named_graphs=tuple(request.values.getlist("named-graph-uri")),
+                    max_rows=config["SPARQL_MAX_ROWS"],
+                    prefixes=prefixes(base),
+                )
             )
-        )
     except QueryProblem as problem:
         if not html:
             raise
-        return _form_page(query, problem=problem), problem.status
+        page = make_response(_form_page(query, problem=problem), problem.status)
+        if problem.retry_after is not None:
+            page.headers["Retry-After"] = str(problem.retry_after)
+        return page
     if html:
         return _form_page(query, answer=_readable(answer), max_rows=config["SPARQL_MAX_ROWS"])
     response = Response(answer.body, mimetype=answer.media_type)

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyoxigraph as ox
 import pytest
 import rdflib
 from flask import Flask
 from rdflib.compare import isomorphic
 
+from server import tables as t
+from server.indexer import reconcile_app
 from server.load import load_paths
+from server.sparql import GRAPH_FORMATS, RESULTS_FORMATS, rdflib_format
 from server.store import store_of
+from server.triplestore import open_triplestore
 
-from .conftest import STUDIES, VERSIONS, LiveServer, make_app
+from .conftest import STUDIES, SYNC_SETTINGS, VERSIONS, LiveServer, make_app
+from .fake_registry import NEW_IDS, STATUS_CHANGES, snapshot_b
 from .sparql_support import BY_STATUS, index_app, sql_status_counts, stop_queries
 from .virtuoso import VIRTUOSO, Virtuoso
 
@@ -27,11 +39,20 @@ BASE = "http://127.0.0.1:8000"
 BIG = [STUDIES / "NCT04047862.json", STUDIES / "NCT03793179.json"]
 SOME = [*BIG, *sorted(set(STUDIES.glob("*.json")) - set(BIG))[:48]]
 SCHEMA = rdflib.Namespace("https://schema.org/")
+OTHER_GRAPH = "http://elsewhere.example/graph"
 
 
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """One server for the tests that only read what the ``loaded`` app wrote."""
     with Virtuoso(tmp_path_factory.mktemp("virtuoso")) as server:
+        yield server
+
+
+@pytest.fixture
+def own_virtuoso(tmp_path: Path) -> Iterator[Virtuoso]:
+    """A server of the test's own, for tests that write: queries see the union of all graphs."""
+    with Virtuoso(tmp_path / "virtuoso") as server:
         yield server
 
 
@@ -133,27 +154,109 @@ def test_updates_are_refused_before_virtuoso_sees_them(virtuoso, client):
     assert our_graphs(virtuoso, BASE) == before
 
 
-def test_a_new_version_replaces_the_graph(virtuoso, tmp_path: Path, database_url: str):
-    base = "http://versions.example"
+def test_a_new_version_replaces_the_graph(own_virtuoso, tmp_path: Path, database_url: str):
     first, *_, last = sorted((VERSIONS / "NCT05935098").glob("*.json"))
-    app = make_app(tmp_path, database_url, base_url=base, **virtuoso.settings())
-    load_paths(store_of(app), [first, *SOME[:3]])
+    app = make_app(tmp_path, database_url, base_url=BASE, **own_virtuoso.settings())
+    store = store_of(app)
+    load_paths(store, [first, *SOME[2:5]])
     index_app(app)
-    trial = rdflib.URIRef(f"{base}/trials/NCT05935098#trial")
+    # Someone else's graph in the same store, which ours must leave alone.
+    triples = open_triplestore(app.config)
+    triples.replace_graphs({OTHER_GRAPH: b'<http://elsewhere.example/a> <http://elsewhere.example/p> "theirs" .\n'})
+    trial = rdflib.URIRef(f"{BASE}/trials/NCT05935098#trial")
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
-        before = construct(client, f"{base}/trials/NCT05935098")
+        before = construct(client, f"{BASE}/trials/NCT05935098")
         assert before.value(trial, SCHEMA.status) == SCHEMA.ActiveNotRecruiting
-        load_paths(store_of(app), [last])
+        load_paths(store, [last])
         assert index_app(app).written == 1
-        after = construct(client, f"{base}/trials/NCT05935098")
+        after = construct(client, f"{BASE}/trials/NCT05935098")
         assert isomorphic(after, published(client, "NCT05935098"))
         assert after.value(trial, SCHEMA.status) == SCHEMA.Terminated
         assert (trial, SCHEMA.status, SCHEMA.ActiveNotRecruiting) not in after
         # The change is an event in the changes graph too.
-        events = client.get(
-            "/sparql",
-            params={"query": f"ASK {{ GRAPH <{base}/changes> {{ ?e ?p <{trial}> }} }}"},
-        )
+        events = client.get("/sparql", params={"query": f"ASK {{ GRAPH <{BASE}/changes> {{ ?e ?p <{trial}> }} }}"})
         assert events.json()["boolean"] is True
+    # A trial taken off the registry loses its graph (DELETE); a rebuild spares other graphs.
+    gone = SOME[2].stem
+    with store.engine.begin() as conn:
+        conn.execute(t.trials.update().where(t.trials.c.nct_id == gone).values(removed_at=dt.datetime.now(dt.UTC)))
+    assert index_app(app).removed == 1
+    assert f"{BASE}/trials/{gone}" not in our_graphs(own_virtuoso, BASE)
+    assert reconcile_app(app.config, store, rebuild=True).rebuilt
+    kept = {"NCT05935098", *(path.stem for path in SOME[3:5])}
+    assert our_graphs(own_virtuoso, BASE) == {f"{BASE}/trials/{n}" for n in kept} | {f"{BASE}/vocab", f"{BASE}/changes"}
+    assert own_virtuoso.select(f"SELECT ?o WHERE {{ GRAPH <{OTHER_GRAPH}> {{ ?s ?p ?o }} }}")[0]["o"]["value"] == "theirs"
+    triples.close()
+    stop_queries(app)
+    store.engine.dispose()
+
+
+def test_every_format_reads_back(client):
+    nct_id = SOME[2].stem
+    graph = f"{BASE}/trials/{nct_id}"
+    expected = published(client, nct_id)
+    for extension, media_type in GRAPH_FORMATS.items():
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        answer = client.get("/sparql", params={"query": query}, headers={"Accept": media_type})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(media_type), extension
+        assert isomorphic(rdflib.Graph().parse(data=answer.content, format=rdflib_format(media_type)), expected)
+    # Blank nodes, typed and plain literals in one table.
+    select = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    rows = len(expected)
+    for media_type in RESULTS_FORMATS.values():
+        answer = client.get("/sparql", params={"query": select}, headers={"Accept": media_type})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(media_type), media_type
+        if media_type == RESULTS_FORMATS["csv"]:  # lossy: Oxigraph will not read it
+            assert len(list(csv.reader(io.StringIO(answer.text)))) == rows + 1
+            continue
+        solutions = ox.parse_query_results(answer.content, ox.QueryResultsFormat.from_media_type(media_type))
+        assert isinstance(solutions, ox.QuerySolutions) and len(list(solutions)) == rows, media_type
+    for pattern, truth in ((f"<{graph}#trial> ?p ?o", True), (f"<{graph}#nothing> ?p ?o", False)):
+        for media_type in (RESULTS_FORMATS["json"], RESULTS_FORMATS["xml"]):
+            answer = client.get("/sparql", params={"query": f"ASK {{ {pattern} }}"}, headers={"Accept": media_type})
+            boolean = ox.parse_query_results(answer.content, ox.QueryResultsFormat.from_media_type(media_type))
+            assert isinstance(boolean, ox.QueryBoolean) and bool(boolean) is truth
+
+
+def test_the_cap_on_rows_holds(loaded, client, monkeypatch):
+    monkeypatch.setitem(loaded.config, "SPARQL_MAX_ROWS", 100)
+    for query in ("SELECT * WHERE { ?s ?p ?o } LIMIT 500", "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 500"):
+        answer = client.get("/sparql", params={"query": query}, headers={"Accept": "application/n-triples, */*;q=0.1"})
+        assert answer.status_code == 200 and answer.headers["X-SPARQL-MaxRows"] == "100"
+        if query.startswith("SELECT"):
+            assert len(answer.json()["results"]["bindings"]) == 100
+        else:
+            assert len(rdflib.Graph().parse(data=answer.content, format="nt")) == 100
+
+
+def test_the_dataset_description_counts_what_virtuoso_holds(client):
+    void = rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).content)
+    entities = {int(o) for o in void.objects(None, rdflib.URIRef("http://rdfs.org/ns/void#entities"))}
+    assert len(SOME) + 1 in entities
+
+
+def test_a_sync_keeps_virtuoso_in_step(own_virtuoso, fake_registry, tmp_path: Path, database_url: str):
+    base = "http://sync.example"
+    settings = {**SYNC_SETTINGS, **own_virtuoso.settings(), "base_url": base, "registry_url": fake_registry.url}
+    app = make_app(tmp_path, database_url, **settings)
+    env = {**os.environ, **{f"TRIALPUB_{key.upper()}": str(value) for key, value in settings.items()}}
+    env |= {"TRIALPUB_DATABASE_URL": database_url, "TRIALPUB_DATA_DIR": app.config["DATA_DIR"]}
+
+    def trialpub(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+
+    trialpub("sync")
+    fake_registry.snapshot(*snapshot_b())
+    trialpub("sync")
+    graphs = our_graphs(own_virtuoso, base)
+    assert {f"{base}/trials/{nct_id}" for nct_id in NEW_IDS} <= graphs
+    assert len(graphs) == len(snapshot_b()[0]) + 2  # and the vocabulary and the events
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        answer = client.get("/sparql", params={"query": BY_STATUS})
+        counted = {row["status"]["value"]: int(row["n"]["value"]) for row in answer.json()["results"]["bindings"]}
+        assert counted == sql_status_counts(store_of(app), base)
+        for nct_id, _, _ in STATUS_CHANGES:
+            assert isomorphic(construct(client, f"{base}/trials/{nct_id}"), published(client, nct_id)), nct_id
     stop_queries(app)
     store_of(app).engine.dispose()

@@ -190,6 +190,7 @@ class RemoteQuery:
             "named-graph-uri": list(request.named_graphs),
         }
         try:
+            # Always a form: Virtuoso 7 never answers a body sent as application/sparql-query.
             response = self.client.post(self.query_url, data=data, headers={"Accept": accept})
         except httpx.TimeoutException:
             raise QueryTimeout("the query ran past this endpoint's time limit and was stopped") from None
@@ -197,6 +198,9 @@ class RemoteQuery:
             raise EndpointUnavailable(f"the triple store cannot be reached: {type(exc).__name__}") from None
         if response.status_code == 400:
             raise QuerySyntaxError(response.text[:2000])
+        if response.status_code == 500 and "SR171" in response.text[:200]:
+            # Virtuoso's MaxQueryExecutionTime ran out: "S1T00 Error SR171: Transaction timed out".
+            raise QueryTimeout("the query ran past the triple store's time limit and was stopped")
         if response.status_code >= 400:
             raise EndpointUnavailable(f"the triple store answered {response.status_code}")
         return response

@@ -260,3 +260,15 @@ def test_a_sync_keeps_virtuoso_in_step(own_virtuoso, fake_registry, tmp_path: Pa
             assert isomorphic(construct(client, f"{base}/trials/{nct_id}"), published(client, nct_id)), nct_id
     stop_queries(app)
     store_of(app).engine.dispose()
+
+
+def test_virtuoso_s_own_time_limit_is_a_timeout(tmp_path: Path, database_url: str):
+    with Virtuoso(tmp_path / "virtuoso", query_seconds=1) as impatient:
+        app = make_app(tmp_path, database_url, sparql_timeout=60.0, **impatient.settings())
+        with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=90) as client:
+            # Virtuoso's own graphs are enough for a product that does not end within a second.
+            query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+            answer = client.get("/sparql", params={"query": query})
+            assert answer.status_code == 503 and "time limit" in answer.text
+        stop_queries(app)
+        store_of(app).engine.dispose()

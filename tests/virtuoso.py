@@ -51,7 +51,7 @@ EnabledGzipContent = 1
 
 [SPARQL]
 ResultSetMaxRows      = 100000
-MaxQueryExecutionTime = 60
+MaxQueryExecutionTime = {query_seconds}
 """
 
 # The user trialpub writes as, allowed to update graphs and nothing else.
@@ -74,9 +74,10 @@ class Virtuoso:
     USER, PASSWORD = "trialpub", "graph-writer"
     DBA_PASSWORD = "dba"  # a new database's, and nobody else can reach this loopback server
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, query_seconds: int = 60) -> None:
         assert VIRTUOSO and ISQL, "virtuoso-t and isql-vt are needed"
         self.folder = folder
+        self.query_seconds = query_seconds
         self.sql_port, self.http_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -84,7 +85,14 @@ class Virtuoso:
     def __enter__(self) -> Virtuoso:
         self.folder.mkdir(parents=True, exist_ok=True)
         ini = self.folder / "virtuoso.ini"
-        ini.write_text(INI.format(folder=self.folder, sql_port=self.sql_port, http_port=self.http_port))
+        ini.write_text(
+            INI.format(
+                folder=self.folder,
+                sql_port=self.sql_port,
+                http_port=self.http_port,
+                query_seconds=self.query_seconds,
+            )
+        )
         assert VIRTUOSO is not None
         with (self.folder / "console.log").open("wb") as console:
             self.process = subprocess.Popen(

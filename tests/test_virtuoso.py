@@ -23,7 +23,7 @@ from server.indexer import reconcile_app
 from server.load import load_paths
 from server.sparql import GRAPH_FORMATS, RESULTS_FORMATS, rdflib_format
 from server.store import store_of
-from server.triplestore import open_triplestore
+from server.triplestore import export_ntriples, open_triplestore
 
 from .conftest import STUDIES, SYNC_SETTINGS, VERSIONS, LiveServer, make_app
 from .fake_registry import NEW_IDS, STATUS_CHANGES, snapshot_b
@@ -272,3 +272,12 @@ def test_virtuoso_s_own_time_limit_is_a_timeout(tmp_path: Path, database_url: st
             assert answer.status_code == 503 and "time limit" in answer.text
         stop_queries(app)
         store_of(app).engine.dispose()
+
+
+def test_the_dump_reads_every_graph_back(virtuoso, loaded):
+    dumped = ox.Store()
+    for chunk in export_ntriples(loaded.config):
+        dumped.load(chunk, ox.RdfFormat.N_TRIPLES)
+    ours = f'FILTER(STRSTARTS(STR(?g), "{BASE}/"))'
+    held = virtuoso.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {ours} }}")
+    assert len(dumped) == int(held[0]["n"]["value"]) > 20_000

@@ -20,6 +20,7 @@ from .sparql import (
     QueryRequest,
     QuerySyntaxError,
     QueryTimeout,
+    check_store_extensions,
     query_form,
 )
 from .triplestore import Statistics
@@ -164,9 +165,10 @@ class RemoteQuery:
 
     def run(self, request: QueryRequest) -> QueryAnswer:
         """Run one query remotely; the remote store enforces its own time limit as well."""
+        check_store_extensions(request.query)
         form = query_form(request.query)
         if form is None:
-            # A prologue we do not read (Virtuoso's DEFINE): pass the store's answer on as it is.
+            # A start we do not read: pass the store's answer (or its syntax error) on as it is.
             response = self._post(request, f"{request.results_type}, {request.graph_type};q=0.9")
             media_type = response.headers.get("content-type", "").split(";")[0].strip()
             kind = "graph" if media_type in GRAPH_FORMATS.values() else "solutions"

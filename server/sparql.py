@@ -116,7 +116,7 @@ class UpdateRefused(QueryProblem):
 
 
 class FederationRefused(QueryProblem):
-    """A query asks for SERVICE, which would make the server fetch other sites."""
+    """A query asks for SERVICE or a store's extension, which could make the server fetch other sites."""
 
 
 class QueryTooLarge(QueryProblem):
@@ -174,6 +174,20 @@ def check_query(query: str, max_bytes: int) -> None:
         )
     if _UPDATE.match(text):
         raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted")
+
+
+# Virtuoso's own extensions: built-in SQL functions by IRI (bif:http_get fetches any URL, as the
+# anonymous user too) and DEFINE pragmas (some fetch sites). Standard SPARQL has neither.
+_STORE_EXTENSION = re.compile(r"(?<![\w.-])(?:bif|sql):|(?<![\w?$:/#\\-])define\s+[\w-]+:", re.IGNORECASE)
+
+
+def check_store_extensions(query: str) -> None:
+    """Refuse a query that uses a store's own extensions, before a remote store sees it."""
+    if _STORE_EXTENSION.search(_unescape(query)):
+        raise FederationRefused(
+            "store extensions (bif: and sql: functions, DEFINE) are not accepted here. If the text is "
+            'inside a string, split it, e.g. CONCAT("bif", ":").'
+        )
 
 
 def query_form(query: str) -> str | None:

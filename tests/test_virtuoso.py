@@ -17,6 +17,7 @@ import pytest
 import rdflib
 from flask import Flask
 from rdflib.compare import isomorphic
+from werkzeug.serving import make_server
 
 from server import tables as t
 from server.indexer import reconcile_app
@@ -25,7 +26,7 @@ from server.sparql import GRAPH_FORMATS, RESULTS_FORMATS, rdflib_format
 from server.store import store_of
 from server.triplestore import export_ntriples, open_triplestore
 
-from .conftest import STUDIES, SYNC_SETTINGS, VERSIONS, LiveServer, make_app
+from .conftest import STUDIES, SYNC_SETTINGS, VERSIONS, LiveServer, ServerThread, make_app
 from .fake_registry import NEW_IDS, STATUS_CHANGES, snapshot_b
 from .sparql_support import BY_STATUS, index_app, sql_status_counts, stop_queries
 from .virtuoso import VIRTUOSO, Virtuoso
@@ -281,3 +282,28 @@ def test_the_dump_reads_every_graph_back(virtuoso, loaded):
     ours = f'FILTER(STRSTARTS(STR(?g), "{BASE}/"))'
     held = virtuoso.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {ours} }}")
     assert len(dumped) == int(held[0]["n"]["value"]) > 20_000
+
+
+def test_virtuoso_s_own_functions_fetch_nothing(virtuoso, client):
+    fetched: list[str] = []
+
+    def site(environ, start_response):  # type: ignore[no-untyped-def]
+        fetched.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/turtle")])
+        return [b'<http://a.example/s> <http://a.example/p> "fetched" .']
+
+    with ServerThread(make_server("127.0.0.1", 0, site)) as other:
+        url = f"{other.url}/x.ttl"
+        # Virtuoso itself would: the anonymous user may call bif:http_get.
+        assert "fetched" in virtuoso.select(f'SELECT (bif:http_get("{url}") AS ?x) WHERE {{}}')[0]["x"]["value"]
+        fetched.clear()
+        for query in (
+            f'SELECT (bif:http_get("{url}") AS ?x) WHERE {{}}',
+            f'PREFIX b: <bif:>\nSELECT (b:http_get("{url}") AS ?x) WHERE {{}}',
+            f'SELECT (<\\u0062if:http_get>("{url}") AS ?x) WHERE {{}}',
+            f'DEFINE get:soft "soft" SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}',
+            f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        ):
+            answer = client.post("/sparql", data={"query": query})
+            assert answer.status_code == 400 and "not accepted" in answer.text, query
+        assert fetched == []

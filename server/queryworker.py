@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
+from .answers import boolean_answer, graph_answer, solutions_answer
 from .snapshots import SnapshotReader
 from .sparql import (
-    RESULTS_FORMATS,
     EndpointUnavailable,
     QueryAnswer,
     QueryProblem,
@@ -19,7 +18,6 @@ from .sparql import (
     QuerySyntaxError,
     uses_dataset_clause,
 )
-from .triplestore import serialize_rdf
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -38,11 +36,10 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryAnswer:
     try:
         result = store.query(request.query, **options)
         if isinstance(result, ox.QueryBoolean):
-            answer = result.serialize(format=ox.QueryResultsFormat.from_media_type(request.results_type))
-            return QueryAnswer(answer or b"", request.results_type, "boolean")
+            return boolean_answer(bool(result), request)
         if isinstance(result, ox.QuerySolutions):
             return _solutions(result, request)
-        return _graph(result, request)
+        return graph_answer(result, request)
     except SyntaxError as exc:
         raise QuerySyntaxError(str(exc)) from None
     except ValueError as exc:
@@ -51,33 +48,8 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryAnswer:
 
 def _solutions(result: ox.QuerySolutions, request: QueryRequest) -> QueryAnswer:
     names = [variable.value for variable in result.variables]
-    rows: list[dict[str, Any]] = []
-    truncated = False
-    for solution in result:
-        if len(rows) == request.max_rows:
-            truncated = True
-            break
-        rows.append({name: _term(solution[name]) for name in names if solution[name] is not None})
-    body = json.dumps({"head": {"vars": names}, "results": {"bindings": rows}}, ensure_ascii=False).encode()
-    if request.results_type != RESULTS_FORMATS["json"]:
-        # Oxigraph's own writers make the other formats from the capped JSON.
-        parsed = ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
-        body = parsed.serialize(format=ox.QueryResultsFormat.from_media_type(request.results_type)) or b""
-    return QueryAnswer(body, request.results_type, "solutions", truncated)
-
-
-def _graph(result: ox.QueryTriples, request: QueryRequest) -> QueryAnswer:
-    triples: list[ox.Triple] = []
-    truncated = False
-    for triple in result:
-        if len(triples) == request.max_rows:
-            truncated = True
-            break
-        triples.append(triple)
-    rdf_format = ox.RdfFormat.from_media_type(request.graph_type)
-    assert rdf_format is not None  # the endpoint only asks for formats of its table
-    body = serialize_rdf(triples, rdf_format, request.prefixes)
-    return QueryAnswer(body, request.graph_type, "graph", truncated)
+    rows = ({name: _term(solution[name]) for name in names if solution[name] is not None} for solution in result)
+    return solutions_answer(names, rows, request)
 
 
 def _term(term: Any) -> dict[str, Any]:

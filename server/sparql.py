@@ -118,7 +118,7 @@ class UpdateRefused(QueryProblem):
 
 
 class FederationRefused(QueryProblem):
-    """A query asks for SERVICE, which would make the server fetch other sites."""
+    """A query asks for SERVICE or a store's extension, which could make the server fetch other sites."""
 
 
 class QueryTooLarge(QueryProblem):
@@ -165,11 +165,11 @@ _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 # an arbitrary site.
 _SERVICE = re.compile(r"(?<![\w?$:/#\\-])service(?=[\s<?$#])", re.IGNORECASE)
 _DATASET = re.compile(r"(?<![\w?$:/#\\-])from\s+(?:named\s+)?(?:<|[\w.-]*:)", re.IGNORECASE)
-_UPDATE = re.compile(
-    r"^(?:\s|#[^\n]*\n|(?:prefix|base)\s[^<]*<[^>]*>)*"
-    r"(?:insert|delete|load|clear|create|drop|copy|move|add|with)\b",
-    re.IGNORECASE,
-)
+# What may stand before a query's or an update's first keyword: blanks, comments, PREFIX and BASE.
+_PROLOGUE = r"^(?:\s|#[^\n]*\n|(?:prefix|base)\s[^<]*<[^>]*>)*"
+_UPDATE = re.compile(_PROLOGUE + r"(?:insert|delete|load|clear|create|drop|copy|move|add|with)\b", re.IGNORECASE)
+_FORM = re.compile(_PROLOGUE + r"(select|ask|construct|describe)\b", re.IGNORECASE)
+_FORMS = {"select": "solutions", "ask": "boolean", "construct": "graph", "describe": "graph"}
 
 
 def _unescape(query: str) -> str:
@@ -189,6 +189,26 @@ def check_query(query: str, max_bytes: int) -> None:
         )
     if _UPDATE.match(text):
         raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted")
+
+
+# Virtuoso's own extensions: built-in SQL functions by IRI (bif:http_get fetches any URL, as the
+# anonymous user too) and DEFINE pragmas (some fetch sites). Standard SPARQL has neither.
+_STORE_EXTENSION = re.compile(r"(?<![\w.-])(?:bif|sql):|(?<![\w?$:/#\\-])define\s+[\w-]+:", re.IGNORECASE)
+
+
+def check_store_extensions(query: str) -> None:
+    """Refuse a query that uses a store's own extensions, before a remote store sees it."""
+    if _STORE_EXTENSION.search(_unescape(query)):
+        raise FederationRefused(
+            "store extensions (bif: and sql: functions, DEFINE) are not accepted here. If the text is "
+            'inside a string, split it, e.g. CONCAT("bif", ":").'
+        )
+
+
+def query_form(query: str) -> str | None:
+    """Say what a query answers with: "solutions", "boolean" or "graph"; None if its start says nothing."""
+    found = _FORM.match(_unescape(query))
+    return _FORMS[found.group(1).lower()] if found else None
 
 
 def uses_dataset_clause(query: str) -> bool:

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -22,7 +23,7 @@ from server.store import Store, store_of
 from server.sync import sync_with_config
 from server.synclock import write_lock
 
-from .conftest import SYNC_SETTINGS, make_app
+from .conftest import SYNC_SETTINGS, LiveServer, make_app
 from .fake_registry import (
     NEW_IDS,
     STATUS_CHANGES,
@@ -374,6 +375,11 @@ def test_a_second_sync_exits_or_waits(sync_app, fake_registry):
     fake_registry.hold = hold = Hold(page=2)
     first = start("sync", env=env)
     assert hold.reached.wait(timeout=120), first.communicate()
+
+    # The web app keeps serving while a sync writes: readers take no lock.
+    with LiveServer(sync_app) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        assert client.get("/").status_code == 200
+        assert client.get("/sitemap.xml").status_code == 200
 
     second = trialpub("sync", env=env)
     assert second.returncode == 75

@@ -60,7 +60,7 @@ class Stored:
     """What storing one record did."""
 
     nct_id: str
-    outcome: str  # new (trial not seen before), new_version, unchanged
+    outcome: str  # new (trial not seen before), new_version (also back to an earlier content), unchanged
     version_id: int
     previous_version_id: int | None  # the current version before this one, if any
     became_current: bool
@@ -164,7 +164,10 @@ class Store:
         """Store a batch of records in one transaction; a version seen before is not stored again.
 
         A new version becomes the trial's current one unless the current one was posted later
-        (so loading an old version after a new one does not turn the clock back).
+        (so loading an old version after a new one does not turn the clock back). A content
+        stored before that comes back after a later one, posted no earlier and in a data release no
+        earlier (A -> B -> A), is not stored again but becomes current again, as a new version would;
+        the release date tells it from a rerun of the files A and B, which posted the same day.
         ``derive_events`` is called for every record stored as a new version, with the record
         that was current before it (None for a trial not seen before); the events it returns
         are written in the same transaction, so versions and their events stand or fall together.
@@ -194,7 +197,6 @@ class Store:
             # One multi-row INSERT for the batch's new versions (a statement per row costs more
             # in SQLAlchemy than the database's own work), then the bookkeeping in input order.
             fresh = self._insert_versions(conn, batch, known, run_id, now)
-            in_batch = {version_id: fresh_item for fresh_item, version_id in fresh.values()}
             before = (
                 self._previous_records(conn, [cur.version_id for cur in current.values()])
                 if derive_events is not None
@@ -202,30 +204,44 @@ class Store:
             )
             results: list[Stored] = []
             made_current: dict[str, tuple[Incoming, int]] = {}
+            # The records this batch made current, by version: what a later item replaces.
+            replaced_by_batch: dict[int, Incoming] = {}
             events: list[Event] = []
             for item in batch:
                 nct_id = item.nct_id
                 key = (nct_id, item.content_hash)
                 inserted = fresh.get(key)
-                if inserted is None or inserted[0] is not item:
-                    # Stored before, or earlier in this batch.
-                    cur = current.get(nct_id)
-                    version_id = known[key] if inserted is None else inserted[1]
-                    results.append(Stored(nct_id, "unchanged", version_id, cur.version_id if cur else None, False))
-                    continue
-                version_id = inserted[1]
                 cur = current.get(nct_id)
                 previous = cur.version_id if cur else None
                 newer = cur is None or (item.last_update or "") >= (cur.last_update or "")
+                if inserted is None or inserted[0] is not item:
+                    # Stored before, or earlier in this batch: unchanged, unless the trial went back
+                    # to it from a later content (A -> B -> A), which moves the current version back.
+                    version_id = known[key] if inserted is None else inserted[1]
+                    if cur is None or version_id == cur.version_id or not newer:
+                        results.append(Stored(nct_id, "unchanged", version_id, previous, False))
+                        continue
+                    made = replaced_by_batch.get(cur.version_id)
+                    now_current = made.record if made is not None else before.get(cur.version_id)
+                    if now_current is None:
+                        now_current = _record_of(conn, cur.version_id)
+                    if _version_holder(item.record) < _version_holder(now_current):
+                        # A rerun of an earlier release, not the registry going back.
+                        results.append(Stored(nct_id, "unchanged", version_id, previous, False))
+                        continue
+                else:
+                    version_id = inserted[1]
                 if newer:
                     made_current[nct_id] = (item, version_id)
                     current[nct_id] = _Current(nct_id, version_id, item.last_update)
+                    replaced_by_batch[version_id] = item
                 stored = Stored(nct_id, "new" if cur is None else "new_version", version_id, previous, newer)
                 results.append(stored)
                 if derive_events is not None:
                     replaced = None
                     if previous is not None:
-                        replaced = in_batch[previous].record if previous in in_batch else before.get(previous)
+                        made = replaced_by_batch.get(previous)
+                        replaced = made.record if made is not None else before[previous]
                     events.extend(derive_events(item, replaced, stored))
             self._make_current(conn, made_current, held, now)
             if events:
@@ -398,6 +414,14 @@ class Store:
 def _record_of(conn: Connection, version_id: int) -> dict[str, Any]:
     blob = conn.execute(sa.select(t.versions.c.raw).where(t.versions.c.id == version_id)).scalar_one()
     return decompress(blob)
+
+
+def _version_holder(record: Mapping[str, Any]) -> str:
+    """Return the data release a record comes from (derivedSection.miscInfoModule.versionHolder), or ""."""
+    derived = record.get("derivedSection")
+    misc = derived.get("miscInfoModule") if isinstance(derived, Mapping) else None
+    holder = misc.get("versionHolder") if isinstance(misc, Mapping) else None
+    return holder if isinstance(holder, str) else ""
 
 
 def _current_query() -> sa.Select[Any]:

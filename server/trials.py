@@ -17,8 +17,9 @@ from .dates import PartialDate
 from .errors import InvalidRecord
 from .fields import Fields
 
-NCT_ID = re.compile(r"^NCT\d{8}$")
-_LOOSE_NCT_ID = re.compile(r"^nct\d{8}$", re.IGNORECASE)
+# ASCII digits and \Z: \d takes other scripts' digits and $ a trailing newline, neither an NCT ID.
+NCT_ID = re.compile(r"NCT[0-9]{8}\Z")
+_LOOSE_NCT_ID = re.compile(r"nct[0-9]{8}\Z", re.IGNORECASE)
 
 
 def canonical_nct_id(text: str) -> str | None:

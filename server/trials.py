@@ -262,7 +262,7 @@ def parse_trial(record: Any, source: str = "record") -> Trial:
     if not NCT_ID.match(nct_id):
         raise InvalidRecord(source, "protocolSection.identificationModule.nctId", f"not an NCT ID: {nct_id!r}")
     # From here on, errors name the study rather than the file it came from.
-    top = Fields(record, "", nct_id if source == "record" else f"{source} ({nct_id})")
+    top = Fields(record, "", record_name(source, nct_id))
     protocol = top.obj("protocolSection")
     ident = protocol.obj("identificationModule")
     status = protocol.obj("statusModule")
@@ -356,6 +356,11 @@ def parse_trial(record: Any, source: str = "record") -> Trial:
         has_results=bool(has_results),
         version_holder=derived.obj("miscInfoModule").date("versionHolder"),
     )
+
+
+def record_name(source: str, nct_id: str) -> str:
+    """Name a record in errors: its NCT ID, with the file it came from when known."""
+    return nct_id if source == "record" else f"{source} ({nct_id})"
 
 
 def _organization(f: Fields, name_key: str) -> Organization | None:
@@ -503,6 +508,34 @@ def content_hash(record: Mapping[str, Any]) -> str:
         record = {**record, "derivedSection": {**derived, "miscInfoModule": misc}}  # type: ignore[dict-item]
     canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def checked_hash(record: Mapping[str, Any], trial: Trial, source: str = "record") -> str:
+    """Return ``content_hash``; raise InvalidRecord naming a string JSON cannot encode (a lone surrogate)."""
+    try:
+        return content_hash(record)
+    except orjson.JSONEncodeError:
+        where = _unencodable(record, "") or "(whole record)"
+        problem = "text JSON cannot encode (a lone surrogate)"
+        raise InvalidRecord(record_name(source, trial.nct_id), where, problem) from None
+
+
+def _unencodable(value: Any, path: str) -> str | None:
+    """Return the path of the first key or string in a value that JSON cannot encode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path or "(top level)"
+        return None
+    children = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+        found = _unencodable(key, where) if isinstance(key, str) else None
+        found = found or _unencodable(child, where)
+        if found:
+            return found
+    return None
 
 
 # The registry writes the key once, in derivedSection.miscInfoModule; inside a string value its

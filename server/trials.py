@@ -20,6 +20,11 @@ from .fields import Fields
 # ASCII digits and \Z: \d takes other scripts' digits and $ a trailing newline, neither an NCT ID.
 NCT_ID = re.compile(r"NCT[0-9]{8}\Z")
 _LOOSE_NCT_ID = re.compile(r"nct[0-9]{8}\Z", re.IGNORECASE)
+# The widths of the store's listing columns: a longer code is no registry code, and PostgreSQL
+# would refuse the whole batch for it.
+CODE_WIDTH = 32  # overall status, study type
+PHASES_WIDTH = 80  # the phases, joined by spaces
+MESH_ID_WIDTH = 16
 
 
 def canonical_nct_id(text: str) -> str | None:
@@ -289,7 +294,7 @@ def parse_trial(record: Any, source: str = "record") -> Trial:
             if (i := s.text("id"))
         ),
         nct_id_aliases=ident.texts("nctIdAliases"),
-        overall_status=status.text("overallStatus"),
+        overall_status=status.code("overallStatus", CODE_WIDTH),
         last_known_status=status.text("lastKnownStatus"),
         why_stopped=status.text("whyStopped"),
         status_verified=status.date("statusVerifiedDate"),
@@ -401,8 +406,8 @@ def _design(f: Fields) -> Design:
     masking = info.obj("maskingInfo")
     enrollment = f.obj("enrollmentInfo")
     return Design(
-        study_type=f.text("studyType"),
-        phases=f.texts("phases"),
+        study_type=f.code("studyType", CODE_WIDTH),
+        phases=f.codes("phases", PHASES_WIDTH),
         allocation=info.text("allocation"),
         intervention_model=info.text("interventionModel"),
         intervention_model_description=info.text("interventionModelDescription"),
@@ -489,7 +494,9 @@ def _ipd_sharing(f: Fields) -> IpdSharing | None:
 def _mesh(f: Fields) -> MeshBrowse:
     def terms(key: str) -> tuple[MeshTerm, ...]:
         return tuple(
-            MeshTerm(id=i, term=t) for m in f.objs(key) if (i := m.text("id")) and (t := m.text("term"))
+            MeshTerm(id=i, term=t)
+            for m in f.objs(key)
+            if (i := m.code("id", MESH_ID_WIDTH)) and (t := m.text("term"))
         )
 
     return MeshBrowse(terms=terms("meshes"), ancestors=terms("ancestors"))

@@ -8,11 +8,17 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from .conftest import STUDIES
 
 Path_ = tuple[str | int, ...]
+
+
+def examples(count: int) -> int:
+    """Scale a test's example count by the loaded profile (100 examples is the default profile's)."""
+    return max(1, count * settings.default.max_examples // 100)
 
 # Characters that break things: NUL and other controls, bidi overrides, joiners, BOM,
 # line separators, non-characters, combining marks, emoji, digits of other scripts.
@@ -142,4 +148,39 @@ def big_record(record: dict[str, Any], size: int = 3_600_000) -> dict[str, Any]:
     while len(json.dumps(record)) < size:
         n = len(sites)
         sites.extend({**template, "facility": f"{template.get('facility')} — site {n + i} ☤"} for i in range(500))
+    return record
+
+
+STATUSES = ["RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "WITHDRAWN"]
+DATES = st.builds(
+    lambda y, m, d, precision: f"{y:04d}" + (f"-{m:02d}" if precision else "") + (f"-{d:02d}" if precision == 2 else ""),
+    st.integers(1990, 2035), st.integers(1, 12), st.integers(1, 28), st.integers(0, 2),
+)
+
+
+@st.composite
+def edited(draw: st.DrawFn, record: dict[str, Any], max_changes: int = 4) -> dict[str, Any]:
+    """Return a copy of a record with a few values changed the way a registry update would: same types."""
+    record = copy.deepcopy(record)
+    for _ in range(draw(st.integers(1, max_changes))):
+        path = draw(st.sampled_from(list(node_paths(record))))
+        parent, key, old = get(record, path[:-1]), path[-1], get(record, path)
+        if isinstance(parent, dict) and draw(st.booleans()) and key not in {"protocolSection", "identificationModule",
+                                                                             "nctId"}:
+            del parent[key]
+        elif isinstance(old, bool):
+            parent[key] = not old
+        elif isinstance(old, int):
+            parent[key] = draw(st.integers(0, 10**6))
+        elif isinstance(old, float):
+            parent[key] = draw(st.floats(-90, 90))
+        elif isinstance(old, list):
+            parent[key] = draw(st.permutations(old)) if draw(st.booleans()) else old[: draw(st.integers(0, len(old)))]
+        elif isinstance(old, str) and key != "nctId":
+            if key == "date" or str(key).endswith("Date"):
+                parent[key] = draw(DATES)
+            elif key in {"overallStatus", "status"}:
+                parent[key] = draw(st.sampled_from(STATUSES))
+            else:
+                parent[key] = draw(odd_text(40)) or old + "."
     return record

@@ -21,7 +21,7 @@ from server.store import Store, engine_for
 from server.trials import parse_trial, record_nct_id
 
 from .conftest import BACKENDS, STUDIES, fresh_database, make_app
-from .hostile import big_record, get, hostile_value, mutated, real_records, related
+from .hostile import big_record, examples, get, hostile_value, mutated, real_records, related
 
 RECORDS = real_records(12)
 IDS = [r["protocolSection"]["identificationModule"]["nctId"] for r in RECORDS]
@@ -44,21 +44,21 @@ def check_parse(record: Any, changed: list[tuple[str | int, ...]], source: str =
     return True
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_the_parser_types_or_names_every_mutation(data: st.DataObject):
     record, changed = data.draw(mutated(RECORDS[data.draw(record_index)]))
     check_parse(record, changed)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_the_parser_names_the_source_until_it_knows_the_trial(data: st.DataObject):
     record, changed = data.draw(mutated(RECORDS[data.draw(record_index)]))
     check_parse(record, changed, source="bulk.ndjson:7")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(hostile_value())
 def test_anything_that_is_not_a_record_is_rejected_by_name(value: Any):
     with pytest.raises(InvalidRecord) as caught:
@@ -66,7 +66,7 @@ def test_anything_that_is_not_a_record_is_rejected_by_name(value: Any):
     assert caught.value.record == "x.json"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.data())
 def test_lone_surrogates_are_rejected_or_stored(data: st.DataObject):
     """Python callers can hand over strings JSON cannot hold; the record is then rejected by name."""
@@ -120,7 +120,7 @@ def load_mixed(url: str, folder: Path, good: list[dict[str, Any]], bad: list[tup
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_load_stores_every_good_record_beside_mutated_ones(backend: str, tmp_path_factory, data: st.DataObject):
     picks = data.draw(st.lists(record_index, min_size=2, max_size=5, unique=True))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import browse, dataset, errors, feeds, linked_data, pages, sitemaps, sparql, status
+from . import browse, dataset, errors, feeds, linked_data, pages, params, sitemaps, sparql, status
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and error handler to the app."""
+    app.before_request(params.refuse_nul)
     app.register_blueprint(pages.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(sitemaps.bp)

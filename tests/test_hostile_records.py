@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -14,14 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.conditions import trial_conditions
 from server.errors import InvalidRecord
 from server.incoming import prepare_record
 from server.load import load_paths
-from server.store import Store, engine_for
+from server.store import Store, engine_for, store_of
 from server.trials import parse_trial, record_nct_id
 
 from .conftest import BACKENDS, STUDIES, fresh_database, make_app
-from .hostile import big_record, examples, get, hostile_value, mutated, real_records, related
+from .hostile import big_record, edited, examples, get, hostile_value, mutated, real_records, related
 
 RECORDS = real_records(12)
 IDS = [r["protocolSection"]["identificationModule"]["nctId"] for r in RECORDS]
@@ -219,3 +221,35 @@ def test_a_code_longer_than_its_column_is_rejected_by_name(place, value):
         parse_trial(record)
     assert caught.value.record == "NCT00001908"
     assert caught.value.field == ".".join(str(p) for p in place).replace(".0.", "[0].")
+
+
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_stored_mutated_record_is_served_in_every_format(tmp_path_factory, data: st.DataObject):
+    base = RECORDS[data.draw(record_index)]
+    record = data.draw(st.one_of(edited(base), mutated(base).map(lambda m: m[0])))
+    try:
+        trial = parse_trial(record)
+    except InvalidRecord:
+        return
+    folder = tmp_path_factory.mktemp("served")
+    app = make_app(folder, f"sqlite:///{folder / 'store.sqlite3'}")
+    store = Store(engine_for(f"sqlite:///{folder / 'store.sqlite3'}"))
+    write_ndjson(folder / "one.ndjson", [base])
+    load_paths(store, [folder / "one.ndjson"])
+    write_ndjson(folder / "one.ndjson", [record])
+    load_paths(store, [folder / "one.ndjson"])  # a new version of it: events too
+    slugs = [ref.slug for ref in trial_conditions(trial)][:2]
+    paths = [f"/trials/{trial.nct_id}.{ext}" for ext in ("html", "jsonld", "ttl", "nt", "rdf")]
+    paths += ["/", "/changes", "/changes.atom", "/changes.rss", "/conditions", "/sitemap.xml", "/sitemaps/1.xml"]
+    paths += [f"/conditions/{slug}{ext}" for slug in slugs for ext in ("", ".atom", ".rss")]
+    with app.test_client() as client:
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.status_code)
+            if path.endswith((".atom", ".rss", ".rdf", ".xml")):
+                ET.fromstring(answer.data)
+            elif path.endswith(".jsonld"):
+                json.loads(answer.data)
+    store.engine.dispose()
+    store_of(app).engine.dispose()

@@ -22,6 +22,7 @@ from .events import Event
 from .incoming import Incoming as Incoming
 from .incoming import compress as compress
 from .incoming import decompress as decompress
+from .trials import release_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -64,6 +65,7 @@ class Stored:
     version_id: int
     previous_version_id: int | None  # the current version before this one, if any
     became_current: bool
+    returned: bool = False  # a content stored before, current again (A -> B -> A)
 
 
 # (new record, record it replaces or None, what storing did) -> events to write with it
@@ -206,6 +208,7 @@ class Store:
             made_current: dict[str, tuple[Incoming, int]] = {}
             # The records this batch made current, by version: what a later item replaces.
             replaced_by_batch: dict[int, Incoming] = {}
+            returning: dict[int, Incoming] = {}  # versions current again, by the item that brought them back
             events: list[Event] = []
             for item in batch:
                 nct_id = item.nct_id
@@ -225,17 +228,20 @@ class Store:
                     now_current = made.record if made is not None else before.get(cur.version_id)
                     if now_current is None:
                         now_current = _record_of(conn, cur.version_id)
-                    if _version_holder(item.record) < _version_holder(now_current):
+                    if release_of(item.record) < release_of(now_current):
                         # A rerun of an earlier release, not the registry going back.
                         results.append(Stored(nct_id, "unchanged", version_id, previous, False))
                         continue
+                    returned = True
+                    returning[version_id] = item
                 else:
-                    version_id = inserted[1]
+                    version_id, returned = inserted[1], False
                 if newer:
                     made_current[nct_id] = (item, version_id)
                     current[nct_id] = _Current(nct_id, version_id, item.last_update)
                     replaced_by_batch[version_id] = item
-                stored = Stored(nct_id, "new" if cur is None else "new_version", version_id, previous, newer)
+                outcome = "new" if cur is None else "new_version"
+                stored = Stored(nct_id, outcome, version_id, previous, newer, returned)
                 results.append(stored)
                 if derive_events is not None:
                     replaced = None
@@ -244,6 +250,17 @@ class Store:
                         replaced = made.record if made is not None else before[previous]
                     events.extend(derive_events(item, replaced, stored))
             self._make_current(conn, made_current, held, now)
+            # A content that came back keeps its version row, written again with the release it came
+            # back in: the row says when the registry last published it, which tells the next revert
+            # from a rerun of older files.
+            back = [
+                {"v_id": version_id, "v_raw": item.blob()}
+                for item, version_id in made_current.values()
+                if returning.get(version_id) is item
+            ]
+            if back:
+                rewrite = t.versions.update().where(t.versions.c.id == sa.bindparam("v_id"))
+                conn.execute(rewrite.values(raw=sa.bindparam("v_raw")), back)
             if events:
                 insert_events(conn, events)
         return results
@@ -414,14 +431,6 @@ class Store:
 def _record_of(conn: Connection, version_id: int) -> dict[str, Any]:
     blob = conn.execute(sa.select(t.versions.c.raw).where(t.versions.c.id == version_id)).scalar_one()
     return decompress(blob)
-
-
-def _version_holder(record: Mapping[str, Any]) -> str:
-    """Return the data release a record comes from (derivedSection.miscInfoModule.versionHolder), or ""."""
-    derived = record.get("derivedSection")
-    misc = derived.get("miscInfoModule") if isinstance(derived, Mapping) else None
-    holder = misc.get("versionHolder") if isinstance(misc, Mapping) else None
-    return holder if isinstance(holder, str) else ""
 
 
 def _current_query() -> sa.Select[Any]:

@@ -517,6 +517,14 @@ def content_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def release_of(record: Mapping[str, Any]) -> str:
+    """Return the data release a record comes from (``derivedSection.miscInfoModule.versionHolder``), or ""."""
+    derived = record.get("derivedSection")
+    misc = derived.get("miscInfoModule") if isinstance(derived, Mapping) else None
+    holder = misc.get("versionHolder") if isinstance(misc, Mapping) else None
+    return holder if isinstance(holder, str) else ""
+
+
 def checked_hash(record: Mapping[str, Any], trial: Trial, source: str = "record") -> str:
     """Return ``content_hash``; raise InvalidRecord naming a string JSON cannot encode (a lone surrogate)."""
     try:

@@ -46,14 +46,14 @@ def status_steps(store: Store) -> list[tuple[str | None, str | None]]:
 def assert_back_at_a(store: Store, a: dict[str, Any], b: dict[str, Any]) -> None:
     current = store.current(NCT)
     assert current.content_hash == content_hash(a)
-    assert current.record["protocolSection"] == a["protocolSection"]
+    assert current.record == back(a)  # the version row holds the release A came back in
     status_a = a["protocolSection"]["statusModule"]["overallStatus"]
     status_b = b["protocolSection"]["statusModule"]["overallStatus"]
     assert status_steps(store) == [(status_a, status_b), (status_b, status_a)]
     # The history keeps both contents; the way back reuses A's version.
     assert [v["content_hash"] for v in store.versions_of(NCT)] == [content_hash(a), content_hash(b)]
-    back = store.events(nct_id=NCT, kinds=["status"])[0]
-    assert back.version_id == current.version_id
+    latest = store.events(nct_id=NCT, kinds=["status"])[0]
+    assert latest.version_id == current.version_id
     assert {e.kind for e in store.events(nct_id=NCT)} >= {"status"}
 
 
@@ -116,6 +116,15 @@ def test_a_rerun_of_two_releases_posted_the_same_day_changes_nothing(store: Stor
     assert store.current(NCT).record == b
 
 
+def test_a_rerun_of_older_files_after_a_revert_changes_nothing(store: Store, tmp_path: Path):
+    a, b = pair()
+    load_paths(store, [write(tmp_path, "seed", *others()[:3])])
+    load_paths(store, [write(tmp_path, "aba", a, b, back(a))])
+    rerun = load_paths(store, [write(tmp_path, "ab", a, b)])
+    assert rerun.events.total() == 0 and rerun.as_dict()["unchanged"] == 2
+    assert store.current(NCT).record == back(a)
+
+
 def test_sync_a_then_b_then_a(sync_app, fake_registry):
     store = store_of(sync_app)
     a, b = pair()
@@ -125,3 +134,18 @@ def test_sync_a_then_b_then_a(sync_app, fake_registry):
         summary = sync_with_config(store, sync_app.config, full=True)
         assert summary.outcome == "success"
     assert_back_at_a(store, a, b)
+
+
+def test_going_back_and_forth_twice_keeps_every_step(store: Store, tmp_path: Path):
+    a, b = pair()
+    again = released(b, "2026-03-05")  # B's content once more, in a later release
+    load_paths(store, [write(tmp_path, "seed", *others()[:3])])
+    for name, record in (("a", a), ("b", b), ("a2", back(a)), ("b2", again)):
+        load_paths(store, [write(tmp_path, name, record)])
+    status_a = a["protocolSection"]["statusModule"]["overallStatus"]
+    status_b = b["protocolSection"]["statusModule"]["overallStatus"]
+    assert status_steps(store) == [(status_a, status_b), (status_b, status_a), (status_a, status_b)]
+    assert store.current(NCT).record == again
+    # A rerun of the last file posts nothing more.
+    assert load_paths(store, [write(tmp_path, "b3", again)]).events.total() == 0
+    assert len(status_steps(store)) == 3

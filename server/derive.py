@@ -10,7 +10,7 @@ from .dates import utcnow
 from .diff import diff
 from .events import Change, Event, event_id
 from .store import Incoming, Stored
-from .trials import content_hash
+from .trials import content_hash, release_of
 
 
 class EventDeriver:
@@ -38,9 +38,14 @@ class EventDeriver:
         else:
             changes = diff(before, item.trial)
             old_hash = content_hash(before)
+        # The ids of a pair of contents seen before (A -> B -> A -> B) would be those of its first
+        # time; the release (or the run) it came back in tells this time apart, the same on a rerun.
+        new_key = item.content_hash
+        if stored.returned:
+            new_key += "@" + (release_of(item.record) or f"run {self.run_id}")
         now = utcnow()
         events = [
-            make_event(item.trial.nct_id, change, old_hash, item.content_hash, stored.version_id,
+            make_event(item.trial.nct_id, change, old_hash, new_key, stored.version_id,
                        item.last_update, self.run_id, now)
             for change in changes
         ]

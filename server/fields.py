@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .dates import PartialDate
 from .errors import InvalidRecord
+
+# NUL and the other characters XML 1.0 cannot hold: PostgreSQL text columns refuse NUL, and
+# feeds and RDF/XML the rest. The raw record keeps them; the typed view drops them.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("", text) if _UNSAFE.search(text) else text
 
 
 class Fields:
@@ -55,20 +64,35 @@ class Fields:
         return value
 
     def text(self, key: str) -> str | None:
-        """Return a string, or None when absent or blank."""
+        """Return a string without control characters, or None when absent or blank."""
         value = self._data.get(key)
         if value is None:
             return None
         if not isinstance(value, str):
             raise self._fail(key, "a string")
+        value = _safe(value)
         return value if value.strip() else None
 
     def texts(self, key: str) -> tuple[str, ...]:
-        """Return a list of strings, blanks dropped."""
+        """Return a list of strings without control characters, blanks dropped."""
         values = self._list(key)
         if not all(isinstance(v, str) for v in values):
             raise self._fail(key, "a list of strings")
-        return tuple(v for v in values if v.strip())
+        return tuple(v for v in map(_safe, values) if v.strip())
+
+    def code(self, key: str, limit: int) -> str | None:
+        """Return a registry code (a status, a type) of at most ``limit`` characters, or None."""
+        value = self.text(key)
+        if value is not None and len(value) > limit:
+            raise self._fail(key, f"a code of at most {limit} characters")
+        return value
+
+    def codes(self, key: str, limit: int) -> tuple[str, ...]:
+        """Return a list of codes at most ``limit`` characters long when joined by spaces."""
+        values = self.texts(key)
+        if len(" ".join(values)) > limit:
+            raise self._fail(key, f"codes of at most {limit} characters in all")
+        return values
 
     def flag(self, key: str) -> bool | None:
         """Return a boolean, or None when absent."""

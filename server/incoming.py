@@ -15,7 +15,7 @@ from typing import Any, cast
 import orjson
 
 from .conditions import trial_conditions
-from .trials import Trial, content_hash, parse_trial
+from .trials import Trial, checked_hash, parse_trial
 
 
 def compress(raw: bytes) -> bytes:
@@ -74,7 +74,7 @@ def prepare_record(record: dict[str, Any], source: str, raw_hash: str | None = N
         raw_hash=raw_hash,
         source=source,
         nct_id=trial.nct_id,
-        content_hash=content_hash(record),
+        content_hash=checked_hash(record, trial, source),
         last_update=_last_update(trial),
         blob=compress(orjson.dumps(record)),
         listing=listing_of(trial),

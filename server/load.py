@@ -21,7 +21,7 @@ from .incoming import Prepared, prepare_record
 from .rawindex import remember
 from .store import Incoming, Store, Stored
 from .syncstate import is_baseline
-from .trials import content_hash, parse_trial, raw_hash
+from .trials import checked_hash, parse_trial, raw_hash
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ def prepare(raw: RawRecord) -> Incoming:
     """Parse one raw record into what the store takes; raise InvalidRecord if it is not a study."""
     record = _json(raw)
     trial = parse_trial(record, raw.source)
-    return Incoming(trial=trial, record=record, content_hash=content_hash(record), raw_hash=raw_hash(raw.data))
+    digest = checked_hash(record, trial, raw.source)
+    return Incoming(trial=trial, record=record, content_hash=digest, raw_hash=raw_hash(raw.data))
 
 
 def prepare_chunk(chunk: Sequence[RawRecord]) -> list[Prepared | str]:

@@ -81,6 +81,7 @@ _DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
 _HOLD = "\ue000{}\ue001"
 _HELD = re.compile("\ue000(\\d+)\ue001")
+_PLACEHOLDER = re.compile("[\ue000\ue001]")
 MIN_CLAUSE_WORDS = 5
 # An aside this short is a name or an abbreviation, not a digression: it stays in the sentence.
 SHORT_ASIDE_WORDS = 3
@@ -100,6 +101,8 @@ def plain_english(text: str, glossary: Glossary) -> Plain:
     notes: list[str] = []
     held: list[str] = []
     terms: dict[str, str] = {}
+    # The placeholders of held asides are private-use characters; the text's own would be taken for them.
+    text = _PLACEHOLDER.sub(" ", text)
     outer = _take_asides(_SPACES.sub(" ", text).strip(), notes, held, terms, glossary)
     outer = _reword(_opening(outer, glossary), glossary, terms)
     sentences: list[str] = []

@@ -22,6 +22,7 @@ from .events import Event
 from .incoming import Incoming as Incoming
 from .incoming import compress as compress
 from .incoming import decompress as decompress
+from .trials import release_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -60,10 +61,11 @@ class Stored:
     """What storing one record did."""
 
     nct_id: str
-    outcome: str  # new (trial not seen before), new_version, unchanged
+    outcome: str  # new (trial not seen before), new_version (also back to an earlier content), unchanged
     version_id: int
     previous_version_id: int | None  # the current version before this one, if any
     became_current: bool
+    returned: bool = False  # a content stored before, current again (A -> B -> A)
 
 
 # (new record, record it replaces or None, what storing did) -> events to write with it
@@ -164,7 +166,10 @@ class Store:
         """Store a batch of records in one transaction; a version seen before is not stored again.
 
         A new version becomes the trial's current one unless the current one was posted later
-        (so loading an old version after a new one does not turn the clock back).
+        (so loading an old version after a new one does not turn the clock back). A content
+        stored before that comes back after a later one, posted no earlier and in a data release no
+        earlier (A -> B -> A), is not stored again but becomes current again, as a new version would;
+        the release date tells it from a rerun of the files A and B, which posted the same day.
         ``derive_events`` is called for every record stored as a new version, with the record
         that was current before it (None for a trial not seen before); the events it returns
         are written in the same transaction, so versions and their events stand or fall together.
@@ -194,7 +199,6 @@ class Store:
             # One multi-row INSERT for the batch's new versions (a statement per row costs more
             # in SQLAlchemy than the database's own work), then the bookkeeping in input order.
             fresh = self._insert_versions(conn, batch, known, run_id, now)
-            in_batch = {version_id: fresh_item for fresh_item, version_id in fresh.values()}
             before = (
                 self._previous_records(conn, [cur.version_id for cur in current.values()])
                 if derive_events is not None
@@ -202,32 +206,61 @@ class Store:
             )
             results: list[Stored] = []
             made_current: dict[str, tuple[Incoming, int]] = {}
+            # The records this batch made current, by version: what a later item replaces.
+            replaced_by_batch: dict[int, Incoming] = {}
+            returning: dict[int, Incoming] = {}  # versions current again, by the item that brought them back
             events: list[Event] = []
             for item in batch:
                 nct_id = item.nct_id
                 key = (nct_id, item.content_hash)
                 inserted = fresh.get(key)
-                if inserted is None or inserted[0] is not item:
-                    # Stored before, or earlier in this batch.
-                    cur = current.get(nct_id)
-                    version_id = known[key] if inserted is None else inserted[1]
-                    results.append(Stored(nct_id, "unchanged", version_id, cur.version_id if cur else None, False))
-                    continue
-                version_id = inserted[1]
                 cur = current.get(nct_id)
                 previous = cur.version_id if cur else None
                 newer = cur is None or (item.last_update or "") >= (cur.last_update or "")
+                if inserted is None or inserted[0] is not item:
+                    # Stored before, or earlier in this batch: unchanged, unless the trial went back
+                    # to it from a later content (A -> B -> A), which moves the current version back.
+                    version_id = known[key] if inserted is None else inserted[1]
+                    if cur is None or version_id == cur.version_id or not newer:
+                        results.append(Stored(nct_id, "unchanged", version_id, previous, False))
+                        continue
+                    made = replaced_by_batch.get(cur.version_id)
+                    now_current = made.record if made is not None else before.get(cur.version_id)
+                    if now_current is None:
+                        now_current = _record_of(conn, cur.version_id)
+                    if release_of(item.record) < release_of(now_current):
+                        # A rerun of an earlier release, not the registry going back.
+                        results.append(Stored(nct_id, "unchanged", version_id, previous, False))
+                        continue
+                    returned = True
+                    returning[version_id] = item
+                else:
+                    version_id, returned = inserted[1], False
                 if newer:
                     made_current[nct_id] = (item, version_id)
                     current[nct_id] = _Current(nct_id, version_id, item.last_update)
-                stored = Stored(nct_id, "new" if cur is None else "new_version", version_id, previous, newer)
+                    replaced_by_batch[version_id] = item
+                outcome = "new" if cur is None else "new_version"
+                stored = Stored(nct_id, outcome, version_id, previous, newer, returned)
                 results.append(stored)
                 if derive_events is not None:
                     replaced = None
                     if previous is not None:
-                        replaced = in_batch[previous].record if previous in in_batch else before.get(previous)
+                        made = replaced_by_batch.get(previous)
+                        replaced = made.record if made is not None else before[previous]
                     events.extend(derive_events(item, replaced, stored))
             self._make_current(conn, made_current, held, now)
+            # A content that came back keeps its version row, written again with the release it came
+            # back in: the row says when the registry last published it, which tells the next revert
+            # from a rerun of older files.
+            back = [
+                {"v_id": version_id, "v_raw": item.blob()}
+                for item, version_id in made_current.values()
+                if returning.get(version_id) is item
+            ]
+            if back:
+                rewrite = t.versions.update().where(t.versions.c.id == sa.bindparam("v_id"))
+                conn.execute(rewrite.values(raw=sa.bindparam("v_raw")), back)
             if events:
                 insert_events(conn, events)
         return results

@@ -17,8 +17,14 @@ from .dates import PartialDate
 from .errors import InvalidRecord
 from .fields import Fields
 
-NCT_ID = re.compile(r"^NCT\d{8}$")
-_LOOSE_NCT_ID = re.compile(r"^nct\d{8}$", re.IGNORECASE)
+# ASCII digits and \Z: \d takes other scripts' digits and $ a trailing newline, neither an NCT ID.
+NCT_ID = re.compile(r"NCT[0-9]{8}\Z")
+_LOOSE_NCT_ID = re.compile(r"nct[0-9]{8}\Z", re.IGNORECASE)
+# The widths of the store's listing columns: a longer code is no registry code, and PostgreSQL
+# would refuse the whole batch for it.
+CODE_WIDTH = 32  # overall status, study type
+PHASES_WIDTH = 80  # the phases, joined by spaces
+MESH_ID_WIDTH = 16
 
 
 def canonical_nct_id(text: str) -> str | None:
@@ -261,7 +267,7 @@ def parse_trial(record: Any, source: str = "record") -> Trial:
     if not NCT_ID.match(nct_id):
         raise InvalidRecord(source, "protocolSection.identificationModule.nctId", f"not an NCT ID: {nct_id!r}")
     # From here on, errors name the study rather than the file it came from.
-    top = Fields(record, "", nct_id if source == "record" else f"{source} ({nct_id})")
+    top = Fields(record, "", record_name(source, nct_id))
     protocol = top.obj("protocolSection")
     ident = protocol.obj("identificationModule")
     status = protocol.obj("statusModule")
@@ -288,7 +294,7 @@ def parse_trial(record: Any, source: str = "record") -> Trial:
             if (i := s.text("id"))
         ),
         nct_id_aliases=ident.texts("nctIdAliases"),
-        overall_status=status.text("overallStatus"),
+        overall_status=status.code("overallStatus", CODE_WIDTH),
         last_known_status=status.text("lastKnownStatus"),
         why_stopped=status.text("whyStopped"),
         status_verified=status.date("statusVerifiedDate"),
@@ -357,6 +363,11 @@ def parse_trial(record: Any, source: str = "record") -> Trial:
     )
 
 
+def record_name(source: str, nct_id: str) -> str:
+    """Name a record in errors: its NCT ID, with the file it came from when known."""
+    return nct_id if source == "record" else f"{source} ({nct_id})"
+
+
 def _organization(f: Fields, name_key: str) -> Organization | None:
     name = f.text(name_key)
     return Organization(name=name, kind=f.text("class")) if name else None
@@ -395,8 +406,8 @@ def _design(f: Fields) -> Design:
     masking = info.obj("maskingInfo")
     enrollment = f.obj("enrollmentInfo")
     return Design(
-        study_type=f.text("studyType"),
-        phases=f.texts("phases"),
+        study_type=f.code("studyType", CODE_WIDTH),
+        phases=f.codes("phases", PHASES_WIDTH),
         allocation=info.text("allocation"),
         intervention_model=info.text("interventionModel"),
         intervention_model_description=info.text("interventionModelDescription"),
@@ -483,7 +494,9 @@ def _ipd_sharing(f: Fields) -> IpdSharing | None:
 def _mesh(f: Fields) -> MeshBrowse:
     def terms(key: str) -> tuple[MeshTerm, ...]:
         return tuple(
-            MeshTerm(id=i, term=t) for m in f.objs(key) if (i := m.text("id")) and (t := m.text("term"))
+            MeshTerm(id=i, term=t)
+            for m in f.objs(key)
+            if (i := m.code("id", MESH_ID_WIDTH)) and (t := m.text("term"))
         )
 
     return MeshBrowse(terms=terms("meshes"), ancestors=terms("ancestors"))
@@ -502,6 +515,42 @@ def content_hash(record: Mapping[str, Any]) -> str:
         record = {**record, "derivedSection": {**derived, "miscInfoModule": misc}}  # type: ignore[dict-item]
     canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def release_of(record: Mapping[str, Any]) -> str:
+    """Return the data release a record comes from (``derivedSection.miscInfoModule.versionHolder``), or ""."""
+    derived = record.get("derivedSection")
+    misc = derived.get("miscInfoModule") if isinstance(derived, Mapping) else None
+    holder = misc.get("versionHolder") if isinstance(misc, Mapping) else None
+    return holder if isinstance(holder, str) else ""
+
+
+def checked_hash(record: Mapping[str, Any], trial: Trial, source: str = "record") -> str:
+    """Return ``content_hash``; raise InvalidRecord naming a string JSON cannot encode (a lone surrogate)."""
+    try:
+        return content_hash(record)
+    except orjson.JSONEncodeError:
+        where = _unencodable(record, "") or "(whole record)"
+        problem = "text JSON cannot encode (a lone surrogate)"
+        raise InvalidRecord(record_name(source, trial.nct_id), where, problem) from None
+
+
+def _unencodable(value: Any, path: str) -> str | None:
+    """Return the path of the first key or string in a value that JSON cannot encode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path or "(top level)"
+        return None
+    children = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+        found = _unencodable(key, where) if isinstance(key, str) else None
+        found = found or _unencodable(child, where)
+        if found:
+            return found
+    return None
 
 
 # The registry writes the key once, in derivedSection.miscInfoModule; inside a string value its

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from hypothesis import settings
 from werkzeug.serving import make_server
 
 from server import create_app
@@ -22,6 +23,12 @@ DATA = Path(__file__).parent / "data"
 STUDIES = DATA / "studies"
 VERSIONS = DATA / "versions"
 PARTIAL = DATA / "partial"
+
+# Property tests: a few examples each by default; CI raises them with HYPOTHESIS_PROFILE=ci
+# (see hostile.examples). No deadline: a shared machine's pauses are no bug.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_URL = os.environ.get("TRIALPUB_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

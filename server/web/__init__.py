@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import browse, dataset, errors, feeds, linked_data, pages, security, sitemaps, sparql, status
+from . import browse, dataset, errors, feeds, linked_data, pages, params, security, sitemaps, sparql, status
 
 
 def register(app: Flask) -> None:
     """Attach the security layer, every blueprint and the error handlers to the app."""
     security.register(app)
+    app.before_request(params.refuse_nul)
     app.register_blueprint(pages.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(sitemaps.bp)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import abort, request, url_for
 
 MAX_PAGE_DIGITS = 9
+_PAGE = re.compile(f"[0-9]{{1,{MAX_PAGE_DIGITS}}}")
+
+
+def refuse_nul() -> None:
+    """Answer 400 to a request with a NUL in its path or parameters: PostgreSQL takes no NUL in text."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400, "A URL and its parameters may not hold a NUL character (%00).")
 
 
 def page_number() -> int:
     """Read ``?page=``: a whole number from 1."""
     text = request.args.get("page", "1")
-    if not text.isdigit() or int(text) < 1 or len(text) > MAX_PAGE_DIGITS:
+    # ASCII digits, counted before int() reads them: "²" is a digit to isdigit() but no number to int().
+    if not _PAGE.fullmatch(text) or int(text) < 1:
         abort(400, f"page must be a whole number from 1, not {text[:40]!r}")
     return int(text)
 

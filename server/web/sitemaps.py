@@ -22,6 +22,9 @@ def _xml(root: str, entries: Iterable[str]) -> Response:
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{NS}">\n{"".join(entries)}</{root}>\n'
     return Response(body, mimetype="application/xml", content_type=XML)
 
+# A sitemap number past this one would make an offset no database takes (a 64-bit integer).
+MAX_SITEMAPS = 10**9
+
 
 def _entry(tag: str, loc: str, lastmod: str | None) -> str:
     modified = f"<lastmod>{escape(lastmod)}</lastmod>" if lastmod else ""
@@ -51,7 +54,8 @@ def trials(number: int) -> Response:
     """List one sitemap's trial pages, each with the date of its last registry update."""
     base = current_app.config["BASE_URL"]
     size = current_app.config["SITEMAP_SIZE"]
-    rows = listings.sitemap_entries(store_of(current_app), offset=(number - 1) * size, limit=size) if number else []
+    in_range = 1 <= number <= MAX_SITEMAPS
+    rows = listings.sitemap_entries(store_of(current_app), offset=(number - 1) * size, limit=size) if in_range else []
     if not rows:
         abort(404, f"There is no sitemap {number}.")
     return _xml("urlset", (_entry("url", f"{base}/trials/{nct_id}", lastmod) for nct_id, lastmod in rows))
@@ -62,14 +66,16 @@ def conditions(number: int) -> Response:
     """List one sitemap's pages of the site itself: the home page, the condition index, each condition."""
     base = current_app.config["BASE_URL"]
     size = current_app.config["SITEMAP_SIZE"]
-    start = (max(number, 1) - 1) * size
+    if not 1 <= number <= MAX_SITEMAPS:
+        abort(404, f"There is no sitemap of conditions {number}.")
+    start = (number - 1) * size
     static = list(STATIC_PAGES[start : start + size])
     offset = max(0, start - len(STATIC_PAGES))
     limit = size - len(static)
     found = listings.list_conditions(store_of(current_app), offset=offset, limit=limit)
     entries = [_entry("url", f"{base}{path}", None) for path in static]
     entries += [_entry("url", f"{base}/conditions/{row.slug}", None) for row in found.rows]
-    if number < 1 or not entries:
+    if not entries:
         abort(404, f"There is no sitemap of conditions {number}.")
     return _xml("urlset", entries)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .glossary import Glossary
 
@@ -81,9 +81,14 @@ _DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
 _HOLD = "\ue000{}\ue001"
 _HELD = re.compile("\ue000(\\d+)\ue001")
+# A long aside with numbers in it becomes sentences of its own, right after the sentence it sat in.
+_APART = "\ue002{}\ue003"
+_SET_APART = re.compile("\\s*\ue002(\\d+)\ue003")
 MIN_CLAUSE_WORDS = 5
 # An aside this short is a name or an abbreviation, not a digression: it stays in the sentence.
 SHORT_ASIDE_WORDS = 3
+# An aside with numbers this long ("within 14 days before day 1 of treatment") is a sentence of its own.
+LONG_ASIDE_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -97,31 +102,47 @@ class Plain:
 
 def plain_english(text: str, glossary: Glossary) -> Plain:
     """Reword one criterion plainly, keeping every number, unit and threshold."""
-    notes: list[str] = []
-    held: list[str] = []
-    terms: dict[str, str] = {}
-    outer = _take_asides(_SPACES.sub(" ", text).strip(), notes, held, terms, glossary)
-    outer = _reword(_opening(outer, glossary), glossary, terms)
+    found = _Asides()
+    outer = _take_asides(_SPACES.sub(" ", text).strip(), found, glossary)
+    outer = _reword(_opening(outer, glossary), glossary, found.terms)
     sentences: list[str] = []
     for part in _split(outer):
         # "Note: ..." sentences are asides too.
         if _NOTE.match(part.strip()):
-            notes.append(_NOTE.sub("", part.strip()))
-        elif sentence := _sentence(part):
+            note = _SET_APART.sub(lambda m: " (" + found.apart[int(m.group(1))] + ")", part.strip())
+            found.notes.append(_NOTE.sub("", note))
+            continue
+        if sentence := _sentence(_SET_APART.sub("", part)):
             sentences.append(sentence)
-    body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(sentences))
-    body = _HELD.sub(lambda m: "(" + _reword(held[int(m.group(1))], glossary, terms) + ")", body)
+        for index in _SET_APART.findall(part):
+            aside = plain_english(found.apart[int(index)], glossary)
+            sentences.append(aside.text)
+            found.notes.extend(aside.notes)
+            for short, meaning in aside.terms:
+                found.terms.setdefault(short, meaning)
+    body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(s for s in sentences if s))
+    body = _HELD.sub(lambda m: "(" + _reword(found.held[int(m.group(1))], glossary, found.terms) + ")", body)
     return Plain(
         text=body,
         notes=tuple(
-            _sentence(_HELD.sub(lambda m: "(" + held[int(m.group(1))] + ")", _reword(note, glossary, terms)))
-            for note in notes
+            _sentence(_HELD.sub(lambda m: "(" + found.held[int(m.group(1))] + ")", _reword(note, glossary, found.terms)))
+            for note in found.notes
         ),
-        terms=tuple(terms.items()),
+        terms=tuple(found.terms.items()),
     )
 
 
-def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
+@dataclass(frozen=True)
+class _Asides:
+    """What a criterion's asides became: notes, text held in place, sentences of their own, terms."""
+
+    notes: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    apart: list[str] = field(default_factory=list)
+    terms: dict[str, str] = field(default_factory=dict)
+
+
+def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
     """Pull out the top-level (...) and [...] asides: to notes, to nothing, or held in place."""
     out: list[str] = []
     depth = 0
@@ -139,28 +160,34 @@ def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, 
             expected.pop()
             depth -= 1
             if depth == 0:
-                out.append(_aside(text[start + 1 : index].strip(), notes, held, terms, glossary))
+                # Only an aside that ends its sentence can follow it without losing what it qualifies.
+                ends = not text[index + 1 :].strip() or text[index + 1 :].lstrip()[0] in ".;"
+                out.append(_aside(text[start + 1 : index].strip(), ends, found, glossary))
                 start = index + 1
     # An unclosed bracket leaves the rest of the text as written.
     out.append(text[start:])
     return "".join(out)
 
 
-def _aside(inner: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
+def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
     if not inner:
         return ""
     if _SIGN_ONLY.match(inner):
         return ""  # "less than or equal to (<=) 1": the words already say it
-    found = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
-    if found is not None:
+    known = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
+    if known is not None:
         # "(ECOG)" names a known abbreviation: its meaning is listed under the criterion.
-        terms.setdefault(found.short, found.meaning)
+        found.terms.setdefault(known.short, known.meaning)
         return ""
-    if any(ch.isdigit() for ch in inner) or len(inner.split()) <= SHORT_ASIDE_WORDS:
+    words = len(inner.split())
+    if ends and any(ch.isdigit() for ch in inner) and words >= LONG_ASIDE_WORDS:
+        found.apart.append(inner)
+        return " " + _APART.format(len(found.apart) - 1)
+    if any(ch.isdigit() for ch in inner) or words <= SHORT_ASIDE_WORDS:
         # Thresholds, doses, other names ("XL184 (cabozantinib)") stay where they are.
-        held.append(inner)
-        return " " + _HOLD.format(len(held) - 1)
-    notes.append(inner)
+        found.held.append(inner)
+        return " " + _HOLD.format(len(found.held) - 1)
+    found.notes.append(inner)
     return ""
 
 
@@ -211,7 +238,7 @@ def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
 def _split(text: str) -> list[str]:
     """Cut a text into short sentences at semicolons, full stops and clause-joining commas."""
     parts: list[str] = []
-    for piece in re.split(r";|(?<=[a-z)%])\.\s+(?=[A-Z])", text):
+    for piece in re.split(r";|(?<=[a-z)%\ue001\ue003])\.\s+(?=[A-Z])", text):
         for clause in _split_leads(piece):
             for part in _split_clauses(clause):
                 parts.extend(_split_long(part))

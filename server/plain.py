@@ -55,6 +55,20 @@ _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 MIN_LEAD_WORDS = 3
+# Examples named without a comma ("drugs such as A, B or C") get a sentence of their own only when
+# they run to the end: a word like "within" or "that" after them may qualify the whole criterion.
+_EXAMPLES = re.compile(
+    r"\s+(?:(such\s+as|for\s+example)|including(?:,?\s+but\s+not\s+limited\s+to)?)[:,]?\s+", re.IGNORECASE
+)
+_NOT_A_LIST = re.compile(
+    r"\b(?:within|before|after|during|prior|since|until|past|last|time|that|which|who|whose|where|when|while"
+    r"|must|should|will|would|can|could|may|might|is|are|was|were|be|been|has|have|had|unless|if|from|for|to"
+    r"|by|per|as|on|at|in|than|least|most|except|including|such)\b|[\ue000-\ue003]",
+    re.IGNORECASE,
+)
+# ", which can cause ..." describes what comes before it: "This can cause ...".
+_WHICH = re.compile(r",\s+which\s+(?=(\w+))", re.IGNORECASE)
+_PLURAL_VERBS = frozenset({"are", "were", "have", "do", "include", "require", "need", "cause", "make", "lead"})
 # A sentence longer than this is cut where "and", "or" or "but" joins two long phrases.
 LONG_SENTENCE_WORDS = 12
 MIN_PHRASE_WORDS = 5
@@ -71,6 +85,7 @@ _JOIN = re.compile(
     rf"\s+(?=(?:and|or|but)\s+{_CLAUSE_START}\s)|,\s+(?:while|whereas)\s+", re.IGNORECASE
 )
 _SPACES = re.compile(r"\s+")
+_DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
 _ARTICLE_AN = re.compile(r"(?<![\w-])(a)n(?=\s+[b-df-gj-np-tv-z])")
 _ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+[aeio])")
@@ -216,7 +231,8 @@ def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
         return found.plain
 
     text = glossary.abbreviation_pattern.sub(expand, text)
-    text = _SPACES.sub(" ", text)
+    # "the institutional ULN" -> "the the site's upper limit of normal": one "the" is enough.
+    text = _DOUBLED_THE.sub(r"\1", _SPACES.sub(" ", text))
     return re.sub(r"\s+([,.;:!?])", r"\1", text).strip()
 
 
@@ -278,6 +294,22 @@ def _split_leads(text: str) -> list[str]:
         left, right = text[: match.start()], text[match.end() :]
         if len(left.split()) >= MIN_LEAD_WORDS and len(right.split()) >= 1:
             return [*_split_leads(left), *_split_leads(lead + right)]
+    examples = _EXAMPLES.search(text)
+    if examples is not None:
+        left, right = text[: examples.start()], text[examples.end() :]
+        if (
+            len(left.split()) >= MIN_LEAD_WORDS
+            and not left.startswith(tuple(lead for _, lead in _LEADS))
+            and right.strip(" .")
+            and not _NOT_A_LIST.search(right)
+        ):
+            return [*_split_leads(left), ("For example: " if examples.group(1) else "This includes ") + right]
+    which = _WHICH.search(text)
+    if which is not None:
+        left, right = text[: which.start()], text[which.end() :]
+        if len(left.split()) >= MIN_CLAUSE_WORDS and len(right.split()) >= MIN_LEAD_WORDS:
+            subject = "These " if which.group(1).lower() in _PLURAL_VERBS else "This "
+            return [*_split_leads(left), *_split_leads(subject + right)]
     return [text]
 
 

@@ -84,6 +84,14 @@ _STARTS_CLAUSE = re.compile(rf"(?:and|or|but)\s+{_CLAUSE_START}\s", re.IGNORECAS
 _JOIN = re.compile(
     rf"\s+(?=(?:and|or|but)\s+{_CLAUSE_START}\s)|,\s+(?:while|whereas)\s+", re.IGNORECASE
 )
+# "and"/"or" between two conditions that each carry their own numbers: see _alternatives.
+_ALTERNATIVE = re.compile(r"\s+(?=(and|or|AND|OR)\s)")
+_EITHER = re.compile(r"\b(?:either|between|both)\b", re.IGNORECASE)
+_LIMIT = re.compile(
+    r"\s*(?:or|and)\s+(?:more|less|greater|lower|higher|fewer|above|below|over|under|at\s+(?:least|most)|\d)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"(?<![\w/-])\d")
 _SPACES = re.compile(r"\s+")
 _DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
@@ -265,7 +273,7 @@ def _split_long(text: str) -> list[str]:
     """Cut a long sentence where "and"/"or"/"but" joins two phrases of several words each."""
     if len(text.split()) <= LONG_SENTENCE_WORDS:
         return [text]
-    for match in _JOIN.finditer(text):
+    for match in (*_JOIN.finditer(text), *_ALTERNATIVE.finditer(text)):
         left, right = text[: match.start()], text[match.end() :]
         tail = left.rsplit(",", 1)[-1].split()
         if len(left.split()) < MIN_PHRASE_WORDS or len(right.split()) < MIN_PHRASE_WORDS:
@@ -278,11 +286,26 @@ def _split_long(text: str) -> list[str]:
             continue
         # "Academy of Allergology and Clinical Immunology": a name is not cut.
         following = right.split()[1:2]
-        if following and following[0][:1].isupper():
+        if following and following[0][:1].isupper() and not following[0].isupper():
+            continue
+        if match.re is _ALTERNATIVE and not _alternatives(match.group(1), left, right):
             continue
         lead = "But " if match.group(0).strip(", ").lower() in ("while", "whereas") else ""
         return [left, *_split_long(lead + right)]
     return [text]
+
+
+def _alternatives(word: str, left: str, right: str) -> bool:
+    """Tell whether "and"/"or" joins two whole conditions rather than two words of one."""
+    # "FEV1 under 80% OR any features of asthma": the registry's capitals mark the top-level join.
+    if word.isupper():
+        return True
+    # "either A or B", and "under 50 or more than 100" (two limits of one measure), stay whole.
+    if _EITHER.search(left) or _LIMIT.match(right):
+        return False
+    # "at least 2 flare-ups in the last 12 months and none in the last month": a number on each side
+    # gives each its own limit.
+    return all(_NUMBER.search(_HELD.sub("", _SET_APART.sub("", side))) for side in (left, right))
 
 
 def _split_leads(text: str) -> list[str]:

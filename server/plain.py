@@ -33,6 +33,7 @@ _TIMES = re.compile(r"(?<=\d)\s*[x×X*]\s*(?=(?:the\s+)?(?:ULN|upper|institution
 _LATIN = (
     (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "for example"),
     (re.compile(r"\bi\.\s?e\.,?", re.IGNORECASE), "that is"),
+    (re.compile(r"\b[Ee]g,"), "for example"),
     (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
     (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
     (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),
@@ -52,7 +53,18 @@ _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r",\s+unless\s+", "This does not apply if "),
         (r",\s+(?:defined|characterized)\s+(?:as|by):?\s+", "This means "),
         (r",?\s+because\s+", "This is because "),
+        # Only when they run to the end of the sentence: "..., if any, ..." stays.
+        (r",\s+if\s+(?=[^,]{12,}$)", "This applies if "),
+        (r",\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed)\s+(by|in|on)\s+(?=[^,]+$)",
+         r"This is \1 \2 "),
     )
+)
+# "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
+_JUDGE = re.compile(
+    r"(?<!\bor)(?<!\band)(?<!\bor\s)(?<!\band\s),?\s*\b(?:in\s+the\s+(?:(?:treating\s+)?study\s+doctor(?:'s|s'|s)?|lead\s+study\s+doctor's)\s+(?:view|judgment)"
+    r"|in\s+the\s+(?:view|judgment|opinion)\s+of\s+the\s+(?:treating\s+|lead\s+)?study\s+doctor"
+    r"|as\s+judged\s+by\s+the\s+(?:treating\s+|lead\s+)?study\s+doctor)(?![\w']),?",
+    re.IGNORECASE,
 )
 MIN_LEAD_WORDS = 3
 # Examples named without a comma ("drugs such as A, B or C") get a sentence of their own only when
@@ -135,8 +147,12 @@ def plain_english(text: str, glossary: Glossary) -> Plain:
             note = _SET_APART.sub(lambda m: " (" + found.apart[int(m.group(1))] + ")", part.strip())
             found.notes.append(_NOTE.sub("", note))
             continue
+        # A sentence that ends in ":" leads into a list: the phrase stays where it is.
+        part, judged = _JUDGE.subn("", part) if not part.rstrip().endswith(":") else (part, 0)
         if sentence := _sentence(_SET_APART.sub("", part)):
             sentences.append(sentence)
+        if judged:
+            sentences.append("The study doctor decides this.")
         for index in _SET_APART.findall(part):
             aside = plain_english(found.apart[int(index)], glossary)
             sentences.append(aside.text)
@@ -316,7 +332,7 @@ def _split_leads(text: str) -> list[str]:
             continue
         left, right = text[: match.start()], text[match.end() :]
         if len(left.split()) >= MIN_LEAD_WORDS and len(right.split()) >= 1:
-            return [*_split_leads(left), *_split_leads(lead + right)]
+            return [*_split_leads(left), *_split_leads(match.expand(lead) + right)]
     examples = _EXAMPLES.search(text)
     if examples is not None:
         left, right = text[: examples.start()], text[examples.end() :]

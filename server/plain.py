@@ -41,6 +41,7 @@ _LATIN = (
 )
 # An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
 _ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")
+_ABBREVIATIONS_JOINED = re.compile(r"\s*(?:,|/|\bor\b|\band\b)\s*")
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 # A comma that opens an aside of its own becomes a sentence that says what the aside does.
@@ -213,10 +214,13 @@ def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
         return ""
     if _SIGN_ONLY.match(inner):
         return ""  # "less than or equal to (<=) 1": the words already say it
-    known = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
-    if known is not None:
-        # "(ECOG)" names a known abbreviation: its meaning is listed under the criterion.
-        found.terms.setdefault(known.short, known.meaning)
+    named = _ABBREVIATIONS_JOINED.split(inner)
+    known = [glossary.abbreviations.get(name) if _ABBREVIATION_ONLY.match(name) else None for name in named]
+    if all(known):
+        # "(ECOG)", "(HBV or HCV)" name known abbreviations: their meanings are listed under the criterion.
+        for abbreviation in known:
+            if abbreviation is not None:
+                found.terms.setdefault(abbreviation.short, abbreviation.meaning)
         return ""
     words = len(inner.split())
     if ends and any(ch.isdigit() for ch in inner) and words >= LONG_ASIDE_WORDS:
@@ -270,7 +274,8 @@ def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
         starts_sentence = not before or before[-1] in ".:;!?("
         if found[:1].isupper() and not starts_sentence and after[:1].isupper():
             return found
-        return glossary.plain_word(found)
+        # "Anaphylaxis, Angioedema, or ...": a capital in the middle of a sentence is the registry's style.
+        return glossary.plain_word(found, capital=starts_sentence or found.isupper())
 
     return replace
 

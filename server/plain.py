@@ -99,6 +99,8 @@ _JOIN = re.compile(
 )
 # "and"/"or" between two conditions that each carry their own numbers: see _alternatives.
 _ALTERNATIVE = re.compile(r"\s+(?=(and|or|AND|OR)\s)")
+_RELATIVE = re.compile(r"\b(?:who|which|whom|whose)\b", re.IGNORECASE)
+_NEW_SUBJECT = re.compile(r"\s*(?:and|or|but)\s+(?:who|they|he|she|the|this|these|there)\b", re.IGNORECASE)
 _EITHER = re.compile(r"\b(?:either|between|both)\b", re.IGNORECASE)
 _LIMIT = re.compile(
     r"\s*(?:or|and)\s+(?:more|less|greater|lower|higher|fewer|above|below|over|under|at\s+(?:least|most)|\d)\b",
@@ -108,8 +110,8 @@ _NUMBER = re.compile(r"(?<![\w/-])\d")
 _SPACES = re.compile(r"\s+")
 _DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
-_ARTICLE_AN = re.compile(r"(?<![\w-])(a)n(?=\s+[b-df-gj-np-tv-z])")
-_ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+[aeio])")
+_ARTICLE_AN = re.compile(r"(?<![\w-])([Aa])n(?=\s+[b-df-gj-np-tv-z])")
+_ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+(?!one\b|once\b)[aeio])")
 # A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
 _SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
 # "..., or" at the end of an item links it to the next one; a sentence of its own ends without it.
@@ -310,6 +312,10 @@ def _split_long(text: str) -> list[str]:
         if following and following[0][:1].isupper() and not following[0].isupper():
             continue
         if match.re is _ALTERNATIVE and not _alternatives(match.group(1), left, right):
+            continue
+        # "males who have not been sterilized and are not using a condom": the verb after "and"
+        # still belongs to "who"; cut there, it would lose whom it speaks of.
+        if _RELATIVE.search(left) and not _NEW_SUBJECT.match(right):
             continue
         lead = "But " if match.group(0).strip(", ").lower() in ("while", "whereas") else ""
         return [left, *_split_long(lead + right)]

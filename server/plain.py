@@ -31,9 +31,12 @@ _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # "1.5 x ULN", "3×ULN": "times", but "1.5 x 10^9/L" keeps its multiplication sign.
 _TIMES = re.compile(r"(?<=\d)\s*[x×X*]\s*(?=(?:the\s+)?(?:ULN|upper|institutional|IULN|normal|LLN|lower)\b)")
 _LATIN = (
-    (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "for example"),
+    # "e.g." opens a note as "For example"; inside a sentence "such as" says it in fewer words.
+    (re.compile(r"^\s*e\.\s?g\.,?", re.IGNORECASE), "for example"),
+    (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "such as"),
     (re.compile(r"\bi\.\s?e\.,?", re.IGNORECASE), "that is"),
-    (re.compile(r"\b[Ee]g,"), "for example"),
+    (re.compile(r"^\s*[Ee]g,"), "for example"),
+    (re.compile(r"\b[Ee]g,"), "such as"),
     (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
     (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
     (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),

@@ -106,7 +106,7 @@ _RELATIVE = re.compile(r"\b(?:who|which|whom|whose)\b", re.IGNORECASE)
 _NEW_SUBJECT = re.compile(r"\s*(?:and|or|but)\s+(?:who|they|he|she|the|this|these|there)\b", re.IGNORECASE)
 _EITHER = re.compile(r"\b(?:either|between|both)\b", re.IGNORECASE)
 _LIMIT = re.compile(
-    r"\s*(?:or|and)\s+(?:more|less|greater|lower|higher|fewer|above|below|over|under|at\s+(?:least|most)|\d)\b",
+    r"\s*(?:or|and)\s+(?:(?:more|less|greater|lower|higher|fewer|above|below|over|under|at\s+(?:least|most))\b|\d)",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"(?<![\w/-])\d")
@@ -207,7 +207,11 @@ def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
             if depth == 0:
                 # Only an aside that ends its sentence can follow it without losing what it qualifies.
                 ends = not text[index + 1 :].strip() or text[index + 1 :].lstrip()[0] in ".;"
-                out.append(_aside(text[start + 1 : index].strip(), ends, found, glossary))
+                aside = _aside(text[start + 1 : index].strip(), ends, found, glossary)
+                # "AST (SGOT)/ALT" -> "AST/ALT": no space is left where a dropped aside touched a word.
+                if not aside and text[index + 1 : index + 2] in ("/", ",", ";", ":", "."):
+                    out[-1] = out[-1].rstrip()
+                out.append(aside)
                 start = index + 1
     # An unclosed bracket leaves the rest of the text as written.
     out.append(text[start:])

@@ -59,7 +59,7 @@ _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r",?\s+because\s+", "This is because "),
         # Only when they run to the end of the sentence: "..., if any, ..." stays.
         (r",\s+if\s+(?=[^,]{12,}$)", "This applies if "),
-        (r",\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed)\s+(by|in|on)\s+(?=[^,]+$)",
+        (r",?\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed)\s+(by|in|on)\s+(?=(?:(?!\b(?:and|or)\b)[^,])+$)",
          r"This is \1 \2 "),
     )
 )
@@ -96,6 +96,12 @@ _CLAUSE_START = (
     r"|agree|agrees|plan|plans|use|uses|sign|signs|do|does|did|get|gets|take|takes|meet|meets|show|shows"
     r"|who|they|he|she)"
 )
+# "A, B, or C": the last item's conjunction; a list is cut only when each item has this many words.
+_LIST_END = re.compile(r",\s+(or|and)\s+", re.IGNORECASE)
+MIN_ITEM_WORDS = 4
+_ITEM_START = re.compile(
+    rf"(?:{_CLAUSE_START}|those|where|when|within|after|before|during|until)\s", re.IGNORECASE
+)
 _STARTS_CLAUSE = re.compile(rf"(?:and|or|but)\s+{_CLAUSE_START}\s", re.IGNORECASE)
 _JOIN = re.compile(
     rf"\s+(?=(?:and|or|but)\s+{_CLAUSE_START}\s)|,\s+(?:while|whereas)\s+", re.IGNORECASE
@@ -104,6 +110,8 @@ _JOIN = re.compile(
 _ALTERNATIVE = re.compile(r"\s+(?=(and|or|AND|OR)\s)")
 _RELATIVE = re.compile(r"\b(?:who|which|whom|whose)\b", re.IGNORECASE)
 _NEW_SUBJECT = re.compile(r"\s*(?:and|or|but)\s+(?:who|they|he|she|the|this|these|there)\b", re.IGNORECASE)
+# "without growth factor support for ANC or transfusion for platelets": "or" inside what is negated.
+_NEGATED = re.compile(r"\b(?:without|no|not|neither|nor)\b", re.IGNORECASE)
 _EITHER = re.compile(r"\b(?:either|between|both)\b", re.IGNORECASE)
 _LIMIT = re.compile(
     r"\s*(?:or|and)\s+(?:(?:more|less|greater|lower|higher|fewer|above|below|over|under|at\s+(?:least|most))\b|\d)",
@@ -295,8 +303,29 @@ def _split(text: str) -> list[str]:
     for piece in re.split(r";|(?<=[a-z)%\ue001\ue003])\.\s+(?=[A-Z])", text):
         for clause in _split_leads(piece):
             for part in _split_clauses(clause):
-                parts.extend(_split_long(part))
+                for item in _split_list(part):
+                    parts.extend(_split_long(item))
     return parts
+
+
+def _split_list(text: str) -> list[str]:
+    """Cut "A, has B, or has C" into "A. Or has B. Or has C." when each item after the first is a clause.
+
+    Only items that start with a verb, "who"/"where" or a time ("within 90 days after ...") stand on
+    their own: "uncontrolled A, B, or C" shares its first word with every item and stays whole.
+    """
+    last = None
+    for last in _LIST_END.finditer(text):
+        pass
+    if last is None:
+        return [text]
+    items = [*text[: last.start()].split(", "), text[last.end() :]]
+    if len(items) < 3 or any(len(item.split()) < MIN_ITEM_WORDS for item in items):
+        return [text]
+    if not all(_ITEM_START.match(item) for item in items[1:]):
+        return [text]
+    joint = last.group(1).capitalize()
+    return [items[0], *(f"{joint} {item}" for item in items[1:])]
 
 
 def _split_long(text: str) -> list[str]:
@@ -335,11 +364,13 @@ def _alternatives(word: str, left: str, right: str) -> bool:
     if word.isupper():
         return True
     # "either A or B", and "under 50 or more than 100" (two limits of one measure), stay whole.
-    if _EITHER.search(left) or _LIMIT.match(right):
+    if _EITHER.search(left) or _LIMIT.match(right) or _NEGATED.search(" ".join(left.split()[-6:])):
         return False
     # "at least 2 flare-ups in the last 12 months and none in the last month": a number on each side
     # gives each its own limit.
-    return all(_NUMBER.search(_HELD.sub("", _SET_APART.sub("", side))) for side in (left, right))
+    # gives each its own limit. The numbers must sit in the two phrases themselves, not further off.
+    near = (re.split(r"[,.;:]\s", left)[-1], re.split(r"[,.;]\s", right)[0])
+    return all(_NUMBER.search(_HELD.sub("", _SET_APART.sub("", side))) for side in near)
 
 
 def _split_leads(text: str) -> list[str]:

@@ -363,13 +363,12 @@ def _alternatives(word: str, left: str, right: str) -> bool:
     # "FEV1 under 80% OR any features of asthma": the registry's capitals mark the top-level join.
     if word.isupper():
         return True
-    # "either A or B", and "under 50 or more than 100" (two limits of one measure), stay whole.
-    if _EITHER.search(left) or _LIMIT.match(right) or _NEGATED.search(" ".join(left.split()[-6:])):
-        return False
-    # "at least 2 flare-ups in the last 12 months and none in the last month": a number on each side
-    # gives each its own limit.
-    # gives each its own limit. The numbers must sit in the two phrases themselves, not further off.
+    # "either A or B", "under 50 or more than 100" (two limits of one measure) and "without A or B"
+    # stay whole. Otherwise a number in each of the two joined phrases ("at least 2 flare-ups in the
+    # last 12 months and none in the last 1 month") gives each its own limit.
     near = (re.split(r"[,.;:]\s", left)[-1], re.split(r"[,.;]\s", right)[0])
+    if _EITHER.search(left) or _LIMIT.match(right) or _NEGATED.search(near[0]):
+        return False
     return all(_NUMBER.search(_HELD.sub("", _SET_APART.sub("", side))) for side in near)
 
 
@@ -424,7 +423,8 @@ def _clause_cut(text: str) -> tuple[int, int] | None:
 
 def _sentence(text: str) -> str:
     """Make a fragment a sentence: trimmed, capitalised, with a full stop."""
-    text = _DANGLING.sub("", text.strip().strip(",;").strip())
+    # "point of view .." in the registry: one full stop ends a sentence.
+    text = _DANGLING.sub("", re.sub(r"\s*(?<!\.)\.\.$", ".", text.strip().strip(",;").strip()))
     if not text:
         return ""
     if text[0].islower():

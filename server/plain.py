@@ -99,6 +99,15 @@ _CLAUSE_START = (
 # "A, B, or C": the last item's conjunction; a list is cut only when each item has this many words.
 _LIST_END = re.compile(r",\s+(or|and)\s+", re.IGNORECASE)
 MIN_ITEM_WORDS = 4
+# "ALT at most 3 times the upper limit of normal, total bilirubin at most 1.5 times ...": each item
+# carries its own limit, so each is a condition of its own.
+_LIMIT_ITEM = re.compile(r",\s+(?:(and|or)\s+)?(?!\d)")
+_TIMED = re.compile(r"\b(?:before|after|prior|within|during|since|until|from)\b", re.IGNORECASE)
+_HAS_LIMIT = re.compile(
+    r"\b(?:at\s+least|at\s+most|more\s+than|less\s+than|greater\s+than|lower\s+than|higher\s+than|above|below)"
+    r"\s+\d",
+    re.IGNORECASE,
+)
 _ITEM_START = re.compile(
     rf"(?:{_CLAUSE_START}|those|where|when|within|after|before|during|until)\s", re.IGNORECASE
 )
@@ -304,8 +313,30 @@ def _split(text: str) -> list[str]:
         for clause in _split_leads(piece):
             for part in _split_clauses(clause):
                 for item in _split_list(part):
-                    parts.extend(_split_long(item))
+                    for limit in _split_limits(item):
+                        parts.extend(_split_long(limit))
     return parts
+
+
+def _split_limits(text: str) -> list[str]:
+    """Cut "ANC at least 1500/µL, platelets at least 100,000/µL" where each item has its own limit."""
+    items = [text[start:end] for start, end in _spans_between(_LIMIT_ITEM, text)]
+    if len(items) < 2 or not all(_HAS_LIMIT.search(item) for item in items):
+        return [text]
+    # "A at least 3 weeks, B at least 2 weeks, and C at least 4 weeks before joining": a time at the
+    # end that only the last item names belongs to all of them.
+    timed = [bool(_TIMED.search(item)) for item in items]
+    if timed[-1] and not all(timed):
+        return [text]
+    joints = [match.group(1) for match in _LIMIT_ITEM.finditer(text)]
+    return [items[0], *((joint.capitalize() + " " if joint else "") + item for joint, item in zip(joints, items[1:]))]
+
+
+def _spans_between(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """Return the spans of text between the matches of pattern."""
+    starts = [0, *(match.end() for match in pattern.finditer(text))]
+    ends = [*(match.start() for match in pattern.finditer(text)), len(text)]
+    return list(zip(starts, ends, strict=True))
 
 
 def _split_list(text: str) -> list[str]:
@@ -368,6 +399,10 @@ def _alternatives(word: str, left: str, right: str) -> bool:
     # last 12 months and none in the last 1 month") gives each its own limit.
     near = (re.split(r"[,.;:]\s", left)[-1], re.split(r"[,.;]\s", right)[0])
     if _EITHER.search(left) or _LIMIT.match(right) or _NEGATED.search(near[0]):
+        return False
+    # "..., with documented progression" after the second phrase may speak of both: keep them together.
+    rest = right[len(near[1]) :].strip(" .")
+    if rest and not _NUMBER.search(rest):
         return False
     return all(_NUMBER.search(_HELD.sub("", _SET_APART.sub("", side))) for side in near)
 

@@ -45,6 +45,10 @@ _LATIN = (
 # An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
 _ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")
 _ABBREVIATIONS_JOINED = re.compile(r"\s*(?:,|/|\bor\b|\band\b)\s*")
+# "(BSA)", "(SSRI)": capitals only, to be matched against the initials of the words before them.
+_INITIALS_ONLY = re.compile(r"^[A-Z]{2,6}$")
+_WORDS = re.compile(r"[A-Za-z]+")
+_SMALL_WORDS = frozenset({"of", "and", "the", "in", "for", "to", "with", "on", "a"})
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 # A comma that opens an aside of its own becomes a sentence that says what the aside does.
@@ -224,7 +228,14 @@ def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
             if depth == 0:
                 # Only an aside that ends its sentence can follow it without losing what it qualifies.
                 ends = not text[index + 1 :].strip() or text[index + 1 :].lstrip()[0] in ".;"
-                aside = _aside(text[start + 1 : index].strip(), ends, found, glossary)
+                inner = text[start + 1 : index].strip()
+                spelled = _spelled_out(inner, text[:start])
+                if spelled is not None:
+                    # "body surface area (BSA)": the words are already there; the short form is listed.
+                    found.terms.setdefault(inner, spelled)
+                    aside = ""
+                else:
+                    aside = _aside(inner, ends, found, glossary)
                 # "AST (SGOT)/ALT" -> "AST/ALT": no space is left where a dropped aside touched a word.
                 if not aside and text[index + 1 : index + 2] in ("/", ",", ";", ":", "."):
                     out[-1] = out[-1].rstrip()
@@ -233,6 +244,20 @@ def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
     # An unclosed bracket leaves the rest of the text as written.
     out.append(text[start:])
     return "".join(out)
+
+
+def _spelled_out(inner: str, before: str) -> str | None:
+    """Return the words just before an aside that the aside abbreviates ("body surface area (BSA)")."""
+    if not _INITIALS_ONLY.match(inner):
+        return None
+    letters = inner.upper()
+    words = _WORDS.findall(before)
+    for count in range(2, min(len(words), len(letters) + 3) + 1):
+        phrase = words[-count:]
+        initials = "".join(word[0] for word in phrase if word.lower() not in _SMALL_WORDS).upper()
+        if initials == letters and phrase[0].lower() not in _SMALL_WORDS:
+            return " ".join(phrase)
+    return None
 
 
 def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:

@@ -16,9 +16,10 @@ from server.plain import Plain, plain_english
 from .conftest import STUDIES
 
 GLOSSARY = load_glossary()
-# The readability the plain wording reaches on the real records, measured as below; a change
-# that makes the wording harder to read than this fails.
-MIN_MEDIAN_GRADE_DROP = 3.3
+# The median drop in Flesch-Kincaid grade from each real criterion to its plain rendering, measured
+# as below. The aim is 4 grades; the rules reach 3.69 on the fixture records today, so this floor
+# holds what they reach and fails a change that makes the wording harder to read.
+MIN_MEDIAN_GRADE_DROP = 3.65
 
 
 def all_criteria() -> list[str]:

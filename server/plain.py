@@ -50,6 +50,11 @@ _ABBREVIATIONS_JOINED = re.compile(r"\s*(?:,|/|\bor\b|\band\b)\s*")
 _INITIALS_ONLY = re.compile(r"^[A-Z]{2,6}$")
 _WORDS = re.compile(r"[A-Za-z]+")
 _SMALL_WORDS = frozenset({"of", "and", "the", "in", "for", "to", "with", "on", "a"})
+_QUALIFIER = re.compile(
+    r"(?:or|e\.\s?g\.|i\.\s?e\.|eg|ie|for\s+example|such\s+as|that\s+is|defined|including|excluding|except"
+    r"|unless|with\s+the\s+exception|as\s+described|see)\b",
+    re.IGNORECASE,
+)
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 # "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
 _JUDGE = re.compile(
@@ -195,7 +200,10 @@ def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
                 found.terms.setdefault(abbreviation.short, abbreviation.meaning)
         return ""
     words = len(inner.split())
-    if ends and any(ch.isdigit() for ch in inner) and words >= LONG_ASIDE_WORDS:
+    # In the middle of a sentence only an aside that says how it qualifies ("or at least 1000/µL if
+    # ...", "e.g. ...", "except ...") can follow the sentence without losing its place; "(within 6
+    # months)" after one item of a list would seem to speak of them all.
+    if (ends or _QUALIFIER.match(inner)) and any(ch.isdigit() for ch in inner) and words >= LONG_ASIDE_WORDS:
         found.apart.append(inner)
         return " " + APART.format(len(found.apart) - 1)
     if any(ch.isdigit() for ch in inner) or words <= SHORT_ASIDE_WORDS:

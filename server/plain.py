@@ -264,7 +264,8 @@ def _sentence(text: str) -> str:
     """Make a fragment a sentence: trimmed, capitalised, with a full stop."""
     # "point of view .." in the registry: one full stop ends a sentence.
     text = _DANGLING.sub("", re.sub(r"\s*(?<!\.)\.\.$", ".", text.strip().strip(",;").strip()))
-    if not text:
+    # "...; or" leaves a bare "or" that links the item to the next one: not a sentence.
+    if not text or text.lower().rstrip(".") in ("or", "and"):
         return ""
     if text[0].islower():
         text = text[0].upper() + text[1:]

@@ -252,7 +252,9 @@ def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
         before = match.string[: match.start()].rstrip()
         after = match.string[match.end() :].lstrip()
         starts_sentence = not before or before[-1] in ".:;!?("
-        if found[:1].isupper() and not starts_sentence and after[:1].isupper():
+        previous = before.split()[-1] if before else ""
+        in_name = after[:1].isupper() or (previous.istitle() and previous[-1:].isalnum())
+        if found[:1].isupper() and not starts_sentence and in_name:
             return found
         # "Anaphylaxis, Angioedema, or ...": a capital in the middle of a sentence is the registry's style.
         return glossary.plain_word(found, capital=starts_sentence or found.isupper())

@@ -65,6 +65,9 @@ MIN_ITEM_WORDS = 4
 # carries its own limit, so each is a condition of its own.
 _LIMIT_ITEM = re.compile(r",\s+(?:(and|or)\s+)?(?!\d)")
 _TIMED = re.compile(r"\b(?:before|after|prior|within|during|since|until|from)\b", re.IGNORECASE)
+_BARE_LIMIT = re.compile(
+    r"(?:no|not|more|less|greater|lower|higher|above|below|under|over|at\s+least|at\s+most|\d)\b", re.IGNORECASE
+)
 _HAS_LIMIT = re.compile(
     r"\b(?:at\s+least|at\s+most|more\s+than|less\s+than|greater\s+than|lower\s+than|higher\s+than|above|below)"
     r"\s+\d",
@@ -108,6 +111,9 @@ def _split_limits(text: str) -> list[str]:
     """Cut "ANC at least 1500/µL, platelets at least 100,000/µL" where each item has its own limit."""
     items = [text[start:end] for start, end in _spans_between(_LIMIT_ITEM, text)]
     if len(items) < 2 or not all(_HAS_LIMIT.search(item) for item in items):
+        return [text]
+    # "not less than 19, no more than 27": two limits of one measure, the second with no name of its own.
+    if any(_BARE_LIMIT.match(item) for item in items[1:]):
         return [text]
     # "A at least 3 weeks, B at least 2 weeks, and C at least 4 weeks before joining": a time at the
     # end that only the last item names belongs to all of them.

@@ -224,12 +224,15 @@ def test_real_criteria_in_plain_words(original, plain):
         "Sexually active males who have not been sterilized and are not using a condom",
         # "less than 50 ... or more than 100": two limits of one measure.
         "the rate of pulse in awake state is less than 50 times / min or more than 100 times / min",
+        # "not less than 19, no more than 27": two limits of one measure.
+        "The result of Body Mass Index(BMI) is not less than 19 kg/m2 , no more than 27 kg/m2",
         # "without A or B": the "or" is inside what is negated.
         "hemoglobin (Hgb) ≥8.0 g/dL without growth factor support for ANC or transfusion support for platelets within"
         " 14 days before the first trial treatment dose",
     ],
 )
 def test_one_clause_is_not_cut(original):
+    assert original.strip() in CRITERIA_TEXTS or original.startswith(("the rate", "hemoglobin"))
     assert "." not in plain_english(original, GLOSSARY).text.replace("8.0", "")[:-1]
 
 
@@ -254,3 +257,14 @@ def test_glossary_entries_are_whole_and_matched_as_whole_words():
     assert all(plain for plain in GLOSSARY.words.values())
     glossary = parse_glossary({"abbreviations": {"ALT": {"plain": "ALT", "meaning": "a liver enzyme"}}, "words": {"renal": "kidney"}})
     assert plain_english("ALTERNATIVE adrenal treatment", glossary).text == "ALTERNATIVE adrenal treatment."
+
+
+def test_names_in_capitals_keep_their_words():
+    # "Criteria" inside the name of a grading system is not a rule to reword.
+    plain = plain_english(
+        "Persistent toxicities (Common Terminology Criteria for Adverse Events [CTCAE] Grade > 2) caused by previous"
+        " anticancer therapy",
+        GLOSSARY,
+    )
+    assert "Common Terminology Criteria for Adverse Events" in plain.text
+    assert "more than 2" in plain.text

@@ -55,6 +55,7 @@ _QUALIFIER = re.compile(
     r"|unless|with\s+the\s+exception|as\s+described|see)\b",
     re.IGNORECASE,
 )
+_NAME_LINKS = frozenset({"for", "of", "and", "in", "on", "the", "to"})
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 # "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
 _JUDGE = re.compile(
@@ -252,7 +253,8 @@ def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
         before = match.string[: match.start()].rstrip()
         after = match.string[match.end() :].lstrip()
         starts_sentence = not before or before[-1] in ".:;!?("
-        previous = before.split()[-1] if before else ""
+        # "Criteria for Adverse Events": the name runs on across "for", "of" and "and".
+        previous = next((word for word in reversed(before.split()) if word not in _NAME_LINKS), "")
         in_name = after[:1].isupper() or (previous.istitle() and previous[-1:].isalnum())
         if found[:1].isupper() and not starts_sentence and in_name:
             return found

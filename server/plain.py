@@ -271,6 +271,7 @@ def _sentence(text: str) -> str:
     # "...; or" leaves a bare "or" that links the item to the next one: not a sentence.
     if not text or text.lower().rstrip(".") in ("or", "and"):
         return ""
-    if text[0].islower():
+    # "iOS", "eGFR": a word with a capital inside keeps its case.
+    if text[0].islower() and not text[1:2].isupper():
         text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?:" else text + "."

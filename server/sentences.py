@@ -20,7 +20,7 @@ _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), lead)
     for pattern, lead in (
-        (r",\s+(?:including|includes)(?:,?\s+but\s+not\s+limited\s+to)?:?\s+", "This includes "),
+        (r",\s+(?:including|includes)(?:,?\s+but\s+not\s+limited\s+to)?[:,]?\s+", "This includes "),
         (r",\s+such\s+as:?\s+", "For example: "),
         (r",\s+(?:except|excluding|with\s+the\s+exception\s+of)(?:\s+for)?:?\s+", "This does not include "),
         (r",\s+unless\s+", "This does not apply if "),

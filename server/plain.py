@@ -56,6 +56,8 @@ _QUALIFIER = re.compile(
     re.IGNORECASE,
 )
 _NAME_LINKS = frozenset({"for", "of", "and", "in", "on", "the", "to"})
+# Where a sentence opens: the start, after a semicolon, or after a full stop before a capital.
+_SENTENCE_OPENS = re.compile(r"^\s*|;\s*|(?<=[a-z)%])\.\s+(?=[A-Z])")
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 # "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
 _JUDGE = re.compile(
@@ -216,11 +218,16 @@ def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
 
 
 def _opening(text: str, glossary: Glossary) -> str:
-    """Reword how a criterion opens: "History of stroke" -> "Has had stroke"."""
-    match = glossary.opening_pattern.match(text)
-    if match is None:
-        return text
-    return glossary.plain_opening(match.group(0)) + text[match.end() :]
+    """Reword how a criterion and each of its sentences open: "History of stroke" -> "Has had stroke"."""
+    out: list[str] = []
+    done = 0
+    for start in _SENTENCE_OPENS.finditer(text):
+        match = glossary.opening_pattern.match(text, start.end())
+        if match is None or match.start() < done:
+            continue
+        out += [text[done : match.start()], glossary.plain_opening(match.group(0))]
+        done = match.end()
+    return "".join([*out, text[done:]])
 
 
 def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:

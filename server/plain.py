@@ -8,6 +8,7 @@ notes, and long sentences are cut at semicolons and at commas that join two clau
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,12 @@ _QUALIFIER = re.compile(
 _NAME_LINKS = frozenset({"for", "of", "and", "in", "on", "the", "to"})
 # Where a sentence opens: the start, after a semicolon, or after a full stop before a capital.
 _SENTENCE_OPENS = re.compile(r"^\s*|;\s*|(?<=[a-z)%])\.\s+(?=[A-Z])")
+# After "You have ...": "and is" -> "and are", "his/her" -> "your", "he or she" -> "you".
+_AGREE_VERB = re.compile(r"\b(and|or|but)\s+(has|is|was|does|agrees|understands|signs)\b", re.IGNORECASE)
+_YOU_FORM = {"has": "have", "is": "are", "was": "were", "does": "do", "agrees": "agree", "understands": "understand",
+             "signs": "sign"}
+_THIRD_PERSON = re.compile(r"\b(?:his\s*(?:/|or)\s*her|her\s*(?:/|or)\s*his|he\s*(?:/|or)\s*she|she\s*(?:/|or)\s*he)\b",
+                           re.IGNORECASE)
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 # "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
 _JUDGE = re.compile(
@@ -94,8 +101,9 @@ class Plain:
 def plain_english(text: str, glossary: Glossary) -> Plain:
     """Reword one criterion plainly, keeping every number, unit and threshold."""
     found = _Asides()
-    outer = _take_asides(_SPACES.sub(" ", text).strip(), found, glossary)
-    outer = _reword(_opening(outer, glossary), glossary, found.terms)
+    # "\&lt; 37 kg/m2" in the registry: escaped signs are read as the signs they stand for.
+    outer = _take_asides(_SPACES.sub(" ", html.unescape(text.replace("\\&", "&"))).strip(), found, glossary)
+    outer = _reword(_agree(_opening(outer, glossary)), glossary, found.terms)
     sentences: list[str] = []
     for part in split_sentences(outer):
         # "Note: ..." sentences are asides too.
@@ -228,6 +236,14 @@ def _opening(text: str, glossary: Glossary) -> str:
         out += [text[done : match.start()], glossary.plain_opening(match.group(0))]
         done = match.end()
     return "".join([*out, text[done:]])
+
+
+def _agree(text: str) -> str:
+    """Make the verbs and pronouns after an opening "You" agree with it ("and is" -> "and are")."""
+    if not text.startswith("You "):
+        return text
+    text = _AGREE_VERB.sub(lambda m: m.group(1) + " " + _YOU_FORM[m.group(2).lower()], text)
+    return _THIRD_PERSON.sub(lambda m: "you" if m.group(0).lower().startswith(("he", "she")) else "your", text)
 
 
 def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:

@@ -158,6 +158,10 @@ def test_plain_renderings(original, plain):
          " antibodies are not eligible.",
          "People with known allergy to Chinese hamster ovary cell products or other recombinant human antibodies"
          " cannot join."),
+        # One patient or subject spoken to, the verbs after it made to agree; escaped signs read as signs.
+        ("Subject is willing to sign informed consent and follow study protocol procedures",
+         "You are willing to sign consent and follow study plan procedures."),
+        ("Subject has a body mass index (BMI) \\&lt; 37 kg/m2;", "You have a body mass index less than 37 kg/m2."),
         # Who judges is said after the rule, not in the middle of it.
         (
             "Any disease or condition that, in the opinion of the investigator, would compromise subject safety or"

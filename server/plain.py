@@ -33,11 +33,11 @@ _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # "1.5 x ULN", "3×ULN": "times", but "1.5 x 10^9/L" keeps its multiplication sign.
 _TIMES = re.compile(r"(?<=\d)\s*[x×X*]\s*(?=(?:the\s+)?(?:ULN|upper|institutional|IULN|normal|LLN|lower)\b)")
 _LATIN = (
-    # "e.g." opens a note as "For example"; inside a sentence "such as" says it in fewer words.
-    (re.compile(r"^\s*e\.\s?g\.,?", re.IGNORECASE), "for example"),
+    # "e.g." opening a note names examples ("These include ..."); inside a sentence "such as" does.
+    (re.compile(r"^\s*e\.\s?g\.,?", re.IGNORECASE), "these include"),
     (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "such as"),
     (re.compile(r"\bi\.\s?e\.,?", re.IGNORECASE), "that is"),
-    (re.compile(r"^\s*[Ee]g,"), "for example"),
+    (re.compile(r"^\s*[Ee]g,"), "these include"),
     (re.compile(r"\b[Ee]g,"), "such as"),
     (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
     (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
@@ -124,7 +124,7 @@ def plain_english(text: str, glossary: Glossary) -> Plain:
             for short, meaning in aside.terms:
                 found.terms.setdefault(short, meaning)
     body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(s for s in sentences if s))
-    body = HELD.sub(lambda m: "(" + _reword(found.held[int(m.group(1))], glossary, found.terms) + ")", body)
+    body = HELD.sub(lambda m: "(" + _held(found.held[int(m.group(1))], glossary, found.terms) + ")", body)
     return Plain(
         text=body,
         notes=tuple(
@@ -236,6 +236,12 @@ def _opening(text: str, glossary: Glossary) -> str:
         out += [text[done : match.start()], glossary.plain_opening(match.group(0))]
         done = match.end()
     return "".join([*out, text[done:]])
+
+
+def _held(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
+    """Reword an aside kept in its sentence: "(e.g. beta-blockers)" -> "(such as beta-blockers)"."""
+    plain = _reword(text, glossary, terms)
+    return "such as" + plain[len("these include") :] if plain.startswith("these include") else plain
 
 
 def _agree(text: str) -> str:

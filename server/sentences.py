@@ -21,7 +21,8 @@ _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), lead)
     for pattern, lead in (
         (r",\s+(?:including|includes)(?:,?\s+but\s+not\s+limited\s+to)?[:,]?\s+", "This includes "),
-        (r",\s+such\s+as:?\s+", "For example: "),
+        # The examples a criterion gives: "These include" names them in plain words.
+        (r",\s+such\s+as:?\s+", "These include "),
         (r",\s+(?:except|excluding|with\s+the\s+exception\s+of)(?:\s+for)?:?\s+", "This does not include "),
         (r",\s+unless\s+", "This does not apply if "),
         (r",\s+(?:defined|characterized)\s+(?:as|by):?\s+", "This means "),
@@ -217,7 +218,7 @@ def _split_leads(text: str) -> list[str]:
             and right.strip(" .")
             and not _NOT_A_LIST.search(right)
         ):
-            return [*_split_leads(left), ("For example: " if examples.group(1) else "This includes ") + right]
+            return [*_split_leads(left), ("These include " if examples.group(1) else "This includes ") + right]
     which = _WHICH.search(text)
     if which is not None:
         left, right = text[: which.start()], text[which.end() :]

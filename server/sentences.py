@@ -16,6 +16,12 @@ APART = "\ue002{}\ue003"
 SET_APART = re.compile("\\s*\ue002(\\d+)\ue003")
 MIN_CLAUSE_WORDS = 5
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
+# One character of a phrase that runs to the end of its sentence: no comma, and no "and is"/"or must"
+# that would join a clause of the main sentence after it.
+_TO_END = (
+    r"(?:(?!\b(?:and|or)\s+(?:has|have|had|is|are|was|were|be|must|should|will|would|can|could|may|might|need|needs)\b)"
+    r"[^,])"
+)
 # A comma that opens an aside of its own becomes a sentence that says what the aside does.
 _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), lead)
@@ -28,9 +34,14 @@ _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r",\s+(?:defined|characterized)\s+(?:as|by):?\s+", "This means "),
         (r",?\s+because\s+", "This is because "),
         # Only when they run to the end of the sentence: "..., if any, ..." stays.
-        (r",\s+if\s+(?=[^,]{12,}$)", "This applies if "),
-        (r",?\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed)\s+(by|in|on)\s+(?=(?:(?!\b(?:and|or)\b)[^,])+$)",
-         r"This is \1 \2 "),
+        (rf",\s+if\s+(?={_TO_END}{{12,}}$)", "This applies if "),
+        (rf",\s+when\s+(?={_TO_END}{{12,}}$)", "This applies when "),
+        (rf",\s+due\s+to\s+(?={_TO_END}{{8,}}$)", "This is due to "),
+        (rf",\s+so\s+that\s+(?={_TO_END}{{12,}}$)", "This is so that "),
+        (
+            rf",?\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed)\s+(by|in|on)\s+(?={_TO_END}+$)",
+            r"This is \1 \2 ",
+        ),
     )
 )
 MIN_LEAD_WORDS = 3

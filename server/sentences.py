@@ -39,7 +39,7 @@ _LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf",\s+due\s+to\s+(?={_TO_END}{{8,}}$)", "This is due to "),
         (rf",\s+so\s+that\s+(?={_TO_END}{{12,}}$)", "This is so that "),
         (
-            rf",?\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed)\s+(by|in|on)\s+(?={_TO_END}+$)",
+            rf",?\s+as\s+(judged|shown|defined|measured|proven|confirmed|found|detected|assessed|checked)\s+(by|in|on)\s+(?={_TO_END}+$)",
             r"This is \1 \2 ",
         ),
     )

@@ -245,7 +245,7 @@ def test_abbreviations_are_explained_and_asides_become_notes():
         "ECOG performance status ≤ 1 (assessed by the investigator) and ALT ≤ 3 × ULN", GLOSSARY
     )
     assert plain.text == "ECOG activity score at most 1 and ALT at most 3 times the upper limit of normal."
-    assert plain.notes == ("Assessed by the study doctor.",)
+    assert plain.notes == ("Checked by the study doctor.",)
     assert [short for short, _ in plain.terms] == ["ECOG", "ALT", "ULN"]
     assert all(meaning for _, meaning in plain.terms)
 

@@ -69,8 +69,11 @@ _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 # "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
 _JUDGE = re.compile(
     r"(?<!\bor)(?<!\band)(?<!\bor\s)(?<!\band\s),?\s*\b(?:in\s+the\s+(?:(?:treating\s+)?study\s+doctor(?:'s|s'|s)?|lead\s+study\s+doctor's)\s+(?:view|judgment)"
-    r"|in\s+the\s+(?:view|judgment|opinion)\s+of\s+the\s+(?:treating\s+|lead\s+)?study\s+doctor"
-    r"|as\s+judged\s+by\s+the\s+(?:treating\s+|lead\s+)?study\s+doctor)(?![\w']),?",
+    r"|in\s+the\s+(?:view|judgment|opinion)\s+of\s+the\s+(?:treating\s+|lead\s+)?study\s+doctors?"
+    r"|as\s+judged\s+by\s+the\s+(?:treating\s+|lead\s+)?study\s+doctors?"
+    r"|as\s+the\s+study\s+doctors?\s+(?:judges?|decides?)"
+    r"|(?:as\s+)?(?:based\s+on|per)\s+(?:the\s+)?(?:study\s+doctor'?s?\s+(?:judgment|check|view)"
+    r"|(?:judgment|view)\s+of\s+the\s+study\s+doctors?))(?![\w']),?",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
@@ -112,11 +115,12 @@ def plain_english(text: str, glossary: Glossary) -> Plain:
             found.notes.append(_NOTE.sub("", note))
             continue
         # A sentence that ends in ":" leads into a list: the phrase stays where it is.
+        judged_by_many = any("doctors" in found_judge.group(0) for found_judge in _JUDGE.finditer(part))
         part, judged = _JUDGE.subn("", part) if not part.rstrip().endswith(":") else (part, 0)
         if sentence := _sentence(SET_APART.sub("", part)):
             sentences.append(sentence)
         if judged:
-            sentences.append("The study doctor decides this.")
+            sentences.append("The study doctors decide this." if judged_by_many else "The study doctor decides this.")
         for index in SET_APART.findall(part):
             aside = plain_english(found.apart[int(index)], glossary)
             sentences.append(aside.text)

@@ -171,7 +171,10 @@ def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
                 ends = not text[index + 1 :].strip() or text[index + 1 :].lstrip()[0] in ".;"
                 inner = text[start + 1 : index].strip()
                 spelled = _spelled_out(inner, text[:start])
-                if spelled is not None:
+                if inner in ("s", "es") and text[start - 1 : start].isalpha():
+                    # "symptom(s)" stays one word.
+                    aside = f"({inner})"
+                elif spelled is not None:
                     # "body surface area (BSA)": the words are already there; the short form is listed.
                     found.terms.setdefault(inner, spelled)
                     aside = ""

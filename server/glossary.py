@@ -42,10 +42,10 @@ class Glossary:
         plain = self.openings[_fold(found)]
         return plain[:1].upper() + plain[1:]
 
-    def plain_word(self, found: str) -> str:
-        """Return the plain words for a matched long word, in the case it was written."""
+    def plain_word(self, found: str, capital: bool = True) -> str:
+        """Return the plain words for a matched long word, capitalised where it was and ``capital`` allows."""
         plain = self.words[_fold(found)]
-        return plain[:1].upper() + plain[1:] if found[:1].isupper() and not found.isupper() else plain
+        return plain[:1].upper() + plain[1:] if capital and found[:1].isupper() and not found.isupper() else plain
 
 
 def _fold(text: str) -> str:

@@ -8,11 +8,13 @@ notes, and long sentences are cut at semicolons and at commas that join two clau
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .glossary import Glossary
+from .sentences import APART, HELD, HOLD, SET_APART, split_sentences
 
 # (pattern, words): signs and phrasings of comparison, most specific first.
 _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -31,8 +33,12 @@ _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # "1.5 x ULN", "3×ULN": "times", but "1.5 x 10^9/L" keeps its multiplication sign.
 _TIMES = re.compile(r"(?<=\d)\s*[x×X*]\s*(?=(?:the\s+)?(?:ULN|upper|institutional|IULN|normal|LLN|lower)\b)")
 _LATIN = (
-    (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "for example"),
+    # "e.g." opening a note names examples ("These include ..."); inside a sentence "such as" does.
+    (re.compile(r"^\s*e\.\s?g\.,?", re.IGNORECASE), "these include"),
+    (re.compile(r"\be\.\s?g\.,?", re.IGNORECASE), "such as"),
     (re.compile(r"\bi\.\s?e\.,?", re.IGNORECASE), "that is"),
+    (re.compile(r"^\s*[Ee]g,"), "these include"),
+    (re.compile(r"\b[Ee]g,"), "such as"),
     (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
     (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
     (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),
@@ -40,51 +46,52 @@ _LATIN = (
 )
 # An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
 _ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")
+_ABBREVIATIONS_JOINED = re.compile(r"\s*(?:,|/|\bor\b|\band\b)\s*")
+# "(BSA)", "(SSRI)": capitals only, to be matched against the initials of the words before them.
+_INITIALS_ONLY = re.compile(r"^[A-Z]{2,6}$")
+_WORDS = re.compile(r"[A-Za-z]+")
+_SMALL_WORDS = frozenset({"of", "and", "the", "in", "for", "to", "with", "on", "a"})
+_QUALIFIER = re.compile(
+    r"(?:or|e\.\s?g\.|i\.\s?e\.|eg|ie|for\s+example|such\s+as|that\s+is|defined|including|excluding|except"
+    r"|unless|with\s+the\s+exception|as\s+described|see)\b",
+    re.IGNORECASE,
+)
+_NAME_LINKS = frozenset({"for", "of", "and", "in", "on", "the", "to"})
+# Where a sentence opens: the start, after a semicolon, or after a full stop before a capital.
+_SENTENCE_OPENS = re.compile(r"^\s*|;\s*|(?<=[a-z)%])\.\s+(?=[A-Z])")
+# After "You have ...": "and is" -> "and are", "his/her" -> "your", "he or she" -> "you".
+_AGREE_VERB = re.compile(r"\b(and|or|but)\s+(has|is|was|does|agrees|understands|signs)\b", re.IGNORECASE)
+_YOU_FORM = {"has": "have", "is": "are", "was": "were", "does": "do", "agrees": "agree", "understands": "understand",
+             "signs": "sign"}
+_THIRD_PERSON = re.compile(r"\b(?:his\s*(?:/|or)\s*her|her\s*(?:/|or)\s*his|he\s*(?:/|or)\s*she|she\s*(?:/|or)\s*he)\b",
+                           re.IGNORECASE)
 _SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
-_CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
-# A comma that opens an aside of its own becomes a sentence that says what the aside does.
-_LEADS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), lead)
-    for pattern, lead in (
-        (r",\s+(?:including|includes)(?:,?\s+but\s+not\s+limited\s+to)?:?\s+", "This includes "),
-        (r",\s+such\s+as:?\s+", "For example: "),
-        (r",\s+(?:except|excluding|with\s+the\s+exception\s+of)(?:\s+for)?:?\s+", "This does not include "),
-        (r",\s+unless\s+", "This does not apply if "),
-        (r",\s+(?:defined|characterized)\s+(?:as|by):?\s+", "This means "),
-        (r",?\s+because\s+", "This is because "),
-    )
-)
-MIN_LEAD_WORDS = 3
-# A sentence longer than this is cut where "and", "or" or "but" joins two long phrases.
-LONG_SENTENCE_WORDS = 12
-MIN_PHRASE_WORDS = 5
-# Only where the words after "and"/"or" start a clause of their own: a verb or a new subject.
-# ("locally advanced or metastatic cancer" joins two adjectives and "women ... and men must"
-# two subjects: both must stay whole.)
-_CLAUSE_START = (
-    r"(?:has|have|had|is|are|was|were|be|been|must|should|will|would|can|could|may|might|need|needs"
-    r"|agree|agrees|plan|plans|use|uses|sign|signs|do|does|did|get|gets|take|takes|meet|meets|show|shows"
-    r"|who|they|he|she)"
-)
-_STARTS_CLAUSE = re.compile(rf"(?:and|or|but)\s+{_CLAUSE_START}\s", re.IGNORECASE)
-_JOIN = re.compile(
-    rf"\s+(?=(?:and|or|but)\s+{_CLAUSE_START}\s)|,\s+(?:while|whereas)\s+", re.IGNORECASE
+# "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
+_JUDGE = re.compile(
+    r"(?<!\bor)(?<!\band)(?<!\bor\s)(?<!\band\s),?\s*\b(?:in\s+the\s+(?:(?:treating\s+)?study\s+doctor(?:'s|s'|s)?|lead\s+study\s+doctor's)\s+(?:view|judgment)"
+    r"|in\s+the\s+(?:view|judgment|opinion)\s+of\s+the\s+(?:treating\s+|lead\s+)?study\s+doctors?"
+    r"|as\s+judged\s+by\s+the\s+(?:treating\s+|lead\s+)?study\s+doctors?"
+    r"|as\s+the\s+study\s+doctors?\s+(?:judges?|decides?)"
+    r"|(?:as\s+)?(?:based\s+on|per)\s+(?:the\s+)?(?:study\s+doctor'?s?\s+(?:judgment|check|view)"
+    r"|(?:judgment|view)\s+of\s+the\s+study\s+doctors?))(?![\w']),?",
+    re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+_DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
-_ARTICLE_AN = re.compile(r"(?<![\w-])(a)n(?=\s+[b-df-gj-np-tv-z])")
-_ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+[aeio])")
+_ARTICLE_AN = re.compile(r"(?<![\w-])([Aa])n(?=\s+[b-df-gj-np-tv-z])")
+_ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+(?!one\b|once\b)[aeio])")
 # A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
 _SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
 # "..., or" at the end of an item links it to the next one; a sentence of its own ends without it.
 _DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
-_HOLD = "\ue000{}\ue001"
-_HELD = re.compile("\ue000(\\d+)\ue001")
-_PLACEHOLDER = re.compile("[\ue000\ue001]")
-MIN_CLAUSE_WORDS = 5
+# The private-use characters sentences.py marks held parts with; the text's own would be taken for them.
+_PLACEHOLDER = re.compile("[\ue000-\ue003]")
 # An aside this short is a name or an abbreviation, not a digression: it stays in the sentence.
 SHORT_ASIDE_WORDS = 3
+# An aside with numbers this long ("within 14 days before day 1 of treatment") is a sentence of its own.
+LONG_ASIDE_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -98,33 +105,54 @@ class Plain:
 
 def plain_english(text: str, glossary: Glossary) -> Plain:
     """Reword one criterion plainly, keeping every number, unit and threshold."""
-    notes: list[str] = []
-    held: list[str] = []
-    terms: dict[str, str] = {}
-    # The placeholders of held asides are private-use characters; the text's own would be taken for them.
-    text = _PLACEHOLDER.sub(" ", text)
-    outer = _take_asides(_SPACES.sub(" ", text).strip(), notes, held, terms, glossary)
-    outer = _reword(_opening(outer, glossary), glossary, terms)
+    found = _Asides()
+    # "\&lt; 37 kg/m2" in the registry: escaped signs are read as the signs they stand for.
+    text = _PLACEHOLDER.sub(" ", html.unescape(text.replace("\\&", "&")))
+    outer = _take_asides(_SPACES.sub(" ", text).strip(), found, glossary)
+    outer = _reword(_agree(_opening(outer, glossary)), glossary, found.terms)
     sentences: list[str] = []
-    for part in _split(outer):
+    for part in split_sentences(outer):
         # "Note: ..." sentences are asides too.
         if _NOTE.match(part.strip()):
-            notes.append(_NOTE.sub("", part.strip()))
-        elif sentence := _sentence(part):
+            note = SET_APART.sub(lambda m: " (" + found.apart[int(m.group(1))] + ")", part.strip())
+            found.notes.append(_NOTE.sub("", note))
+            continue
+        # A sentence that ends in ":" leads into a list: the phrase stays where it is.
+        judged_by_many = any("doctors" in found_judge.group(0) for found_judge in _JUDGE.finditer(part))
+        part, judged = _JUDGE.subn("", part) if not part.rstrip().endswith(":") else (part, 0)
+        if sentence := _sentence(SET_APART.sub("", part)):
             sentences.append(sentence)
-    body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(sentences))
-    body = _HELD.sub(lambda m: "(" + _reword(held[int(m.group(1))], glossary, terms) + ")", body)
+        if judged:
+            sentences.append("The study doctors decide this." if judged_by_many else "The study doctor decides this.")
+        for index in SET_APART.findall(part):
+            aside = plain_english(found.apart[int(index)], glossary)
+            sentences.append(aside.text)
+            found.notes.extend(aside.notes)
+            for short, meaning in aside.terms:
+                found.terms.setdefault(short, meaning)
+    body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(s for s in sentences if s))
+    body = HELD.sub(lambda m: "(" + _held(found.held[int(m.group(1))], glossary, found.terms) + ")", body)
     return Plain(
         text=body,
         notes=tuple(
-            _sentence(_HELD.sub(lambda m: "(" + held[int(m.group(1))] + ")", _reword(note, glossary, terms)))
-            for note in notes
+            _sentence(HELD.sub(lambda m: "(" + found.held[int(m.group(1))] + ")", _reword(note, glossary, found.terms)))
+            for note in found.notes
         ),
-        terms=tuple(terms.items()),
+        terms=tuple(found.terms.items()),
     )
 
 
-def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
+@dataclass(frozen=True)
+class _Asides:
+    """What a criterion's asides became: notes, text held in place, sentences of their own, terms."""
+
+    notes: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    apart: list[str] = field(default_factory=list)
+    terms: dict[str, str] = field(default_factory=dict)
+
+
+def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
     """Pull out the top-level (...) and [...] asides: to notes, to nothing, or held in place."""
     out: list[str] = []
     depth = 0
@@ -142,37 +170,96 @@ def _take_asides(text: str, notes: list[str], held: list[str], terms: dict[str, 
             expected.pop()
             depth -= 1
             if depth == 0:
-                out.append(_aside(text[start + 1 : index].strip(), notes, held, terms, glossary))
+                # Only an aside that ends its sentence can follow it without losing what it qualifies.
+                ends = not text[index + 1 :].strip() or text[index + 1 :].lstrip()[0] in ".;"
+                inner = text[start + 1 : index].strip()
+                spelled = _spelled_out(inner, text[:start])
+                if inner in ("s", "es") and text[start - 1 : start].isalpha():
+                    # "symptom(s)" stays one word.
+                    aside = f"({inner})"
+                elif spelled is not None:
+                    # "body surface area (BSA)": the words are already there; the short form is listed.
+                    found.terms.setdefault(inner, spelled)
+                    aside = ""
+                else:
+                    aside = _aside(inner, ends, found, glossary)
+                # "AST (SGOT)/ALT" -> "AST/ALT": no space is left where a dropped aside touched a word.
+                if not aside and text[index + 1 : index + 2] in ("/", ",", ";", ":", "."):
+                    out[-1] = out[-1].rstrip()
+                out.append(aside)
                 start = index + 1
     # An unclosed bracket leaves the rest of the text as written.
     out.append(text[start:])
     return "".join(out)
 
 
-def _aside(inner: str, notes: list[str], held: list[str], terms: dict[str, str], glossary: Glossary) -> str:
+def _spelled_out(inner: str, before: str) -> str | None:
+    """Return the words just before an aside that the aside abbreviates ("body surface area (BSA)")."""
+    if not _INITIALS_ONLY.match(inner):
+        return None
+    letters = inner.upper()
+    words = _WORDS.findall(before)
+    for count in range(2, min(len(words), len(letters) + 3) + 1):
+        phrase = words[-count:]
+        initials = "".join(word[0] for word in phrase if word.lower() not in _SMALL_WORDS).upper()
+        if initials == letters and phrase[0].lower() not in _SMALL_WORDS:
+            return " ".join(phrase)
+    return None
+
+
+def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
     if not inner:
         return ""
     if _SIGN_ONLY.match(inner):
         return ""  # "less than or equal to (<=) 1": the words already say it
-    found = glossary.abbreviations.get(inner) if _ABBREVIATION_ONLY.match(inner) else None
-    if found is not None:
-        # "(ECOG)" names a known abbreviation: its meaning is listed under the criterion.
-        terms.setdefault(found.short, found.meaning)
+    named = _ABBREVIATIONS_JOINED.split(inner)
+    known = [glossary.abbreviations.get(name) if _ABBREVIATION_ONLY.match(name) else None for name in named]
+    if all(known):
+        # "(ECOG)", "(HBV or HCV)" name known abbreviations: their meanings are listed under the criterion.
+        for abbreviation in known:
+            if abbreviation is not None:
+                found.terms.setdefault(abbreviation.short, abbreviation.meaning)
         return ""
-    if any(ch.isdigit() for ch in inner) or len(inner.split()) <= SHORT_ASIDE_WORDS:
+    words = len(inner.split())
+    # In the middle of a sentence only an aside that says how it qualifies ("or at least 1000/µL if
+    # ...", "e.g. ...", "except ...") can follow the sentence without losing its place; "(within 6
+    # months)" after one item of a list would seem to speak of them all.
+    if (ends or _QUALIFIER.match(inner)) and any(ch.isdigit() for ch in inner) and words >= LONG_ASIDE_WORDS:
+        found.apart.append(inner)
+        return " " + APART.format(len(found.apart) - 1)
+    if any(ch.isdigit() for ch in inner) or words <= SHORT_ASIDE_WORDS:
         # Thresholds, doses, other names ("XL184 (cabozantinib)") stay where they are.
-        held.append(inner)
-        return " " + _HOLD.format(len(held) - 1)
-    notes.append(inner)
+        found.held.append(inner)
+        return " " + HOLD.format(len(found.held) - 1)
+    found.notes.append(inner)
     return ""
 
 
 def _opening(text: str, glossary: Glossary) -> str:
-    """Reword how a criterion opens: "History of stroke" -> "Has had stroke"."""
-    match = glossary.opening_pattern.match(text)
-    if match is None:
+    """Reword how a criterion and each of its sentences open: "History of stroke" -> "Has had stroke"."""
+    out: list[str] = []
+    done = 0
+    for start in _SENTENCE_OPENS.finditer(text):
+        match = glossary.opening_pattern.match(text, start.end())
+        if match is None or match.start() < done:
+            continue
+        out += [text[done : match.start()], glossary.plain_opening(match.group(0))]
+        done = match.end()
+    return "".join([*out, text[done:]])
+
+
+def _held(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
+    """Reword an aside kept in its sentence: "(e.g. beta-blockers)" -> "(such as beta-blockers)"."""
+    plain = _reword(text, glossary, terms)
+    return "such as" + plain[len("these include") :] if plain.startswith("these include") else plain
+
+
+def _agree(text: str) -> str:
+    """Make the verbs and pronouns after an opening "You" agree with it ("and is" -> "and are")."""
+    if not text.startswith("You "):
         return text
-    return glossary.plain_opening(match.group(0)) + text[match.end() :]
+    text = _AGREE_VERB.sub(lambda m: m.group(1) + " " + _YOU_FORM[m.group(2).lower()], text)
+    return _THIRD_PERSON.sub(lambda m: "you" if m.group(0).lower().startswith(("he", "she")) else "your", text)
 
 
 def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
@@ -192,7 +279,8 @@ def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
         return found.plain
 
     text = glossary.abbreviation_pattern.sub(expand, text)
-    text = _SPACES.sub(" ", text)
+    # "the institutional ULN" -> "the the site's upper limit of normal": one "the" is enough.
+    text = _DOUBLED_THE.sub(r"\1", _SPACES.sub(" ", text))
     return re.sub(r"\s+([,.;:!?])", r"\1", text).strip()
 
 
@@ -204,85 +292,25 @@ def _plain_word_in(glossary: Glossary) -> Callable[[re.Match[str]], str]:
         before = match.string[: match.start()].rstrip()
         after = match.string[match.end() :].lstrip()
         starts_sentence = not before or before[-1] in ".:;!?("
-        if found[:1].isupper() and not starts_sentence and after[:1].isupper():
+        # "Criteria for Adverse Events": the name runs on across "for", "of" and "and".
+        previous = next((word for word in reversed(before.split()) if word not in _NAME_LINKS), "")
+        in_name = after[:1].isupper() or (previous.istitle() and previous[-1:].isalnum())
+        if found[:1].isupper() and not starts_sentence and in_name:
             return found
-        return glossary.plain_word(found)
+        # "Anaphylaxis, Angioedema, or ...": a capital in the middle of a sentence is the registry's style.
+        return glossary.plain_word(found, capital=starts_sentence or found.isupper())
 
     return replace
 
 
-def _split(text: str) -> list[str]:
-    """Cut a text into short sentences at semicolons, full stops and clause-joining commas."""
-    parts: list[str] = []
-    for piece in re.split(r";|(?<=[a-z)%])\.\s+(?=[A-Z])", text):
-        for clause in _split_leads(piece):
-            for part in _split_clauses(clause):
-                parts.extend(_split_long(part))
-    return parts
-
-
-def _split_long(text: str) -> list[str]:
-    """Cut a long sentence where "and"/"or"/"but" joins two phrases of several words each."""
-    if len(text.split()) <= LONG_SENTENCE_WORDS:
-        return [text]
-    for match in _JOIN.finditer(text):
-        left, right = text[: match.start()], text[match.end() :]
-        tail = left.rsplit(",", 1)[-1].split()
-        if len(left.split()) < MIN_PHRASE_WORDS or len(right.split()) < MIN_PHRASE_WORDS:
-            continue
-        # "A, B or C" joins items of a list; "between 18 and 65" joins two numbers.
-        if ("," in left and len(tail) <= 3) or "between" in (w.lower() for w in tail[-3:]):
-            continue
-        # "1 or more", "18 or older": a number and its qualifier stay together.
-        if any(ch.isdigit() for word in tail[-2:] for ch in word):
-            continue
-        # "Academy of Allergology and Clinical Immunology": a name is not cut.
-        following = right.split()[1:2]
-        if following and following[0][:1].isupper():
-            continue
-        lead = "But " if match.group(0).strip(", ").lower() in ("while", "whereas") else ""
-        return [left, *_split_long(lead + right)]
-    return [text]
-
-
-def _split_leads(text: str) -> list[str]:
-    """Turn ", including ...", ", except ...", ", unless ..." into sentences of their own."""
-    for pattern, lead in _LEADS:
-        match = pattern.search(text)
-        if match is None:
-            continue
-        left, right = text[: match.start()], text[match.end() :]
-        if len(left.split()) >= MIN_LEAD_WORDS and len(right.split()) >= 1:
-            return [*_split_leads(left), *_split_leads(lead + right)]
-    return [text]
-
-
-def _split_clauses(text: str) -> list[str]:
-    """Cut at ", and"/", or"/", but" where both sides are clauses, not items of a list."""
-    parts: list[str] = []
-    while (cut := _clause_cut(text)) is not None:
-        parts.append(text[: cut[0]])
-        text = text[cut[1] :]
-    return [*parts, text]
-
-
-def _clause_cut(text: str) -> tuple[int, int] | None:
-    for match in _CLAUSE_JOIN.finditer(text):
-        left, right = text[: match.start()], text[match.end() :]
-        # A comma earlier in the clause means a list ("A, B, or C"): not a place to cut,
-        # unless a clause of its own follows ("..., and must agree to ...").
-        if ("," in left or ":" in left) and not _STARTS_CLAUSE.match(right):
-            return None
-        if len(left.split()) >= MIN_CLAUSE_WORDS and len(right.split()) >= MIN_CLAUSE_WORDS:
-            return match.start(), match.end()
-    return None
-
-
 def _sentence(text: str) -> str:
     """Make a fragment a sentence: trimmed, capitalised, with a full stop."""
-    text = _DANGLING.sub("", text.strip().strip(",;").strip())
-    if not text:
+    # "point of view .." in the registry: one full stop ends a sentence.
+    text = _DANGLING.sub("", re.sub(r"\s*(?<!\.)\.\.$", ".", text.strip().strip(",;").strip()))
+    # "...; or" leaves a bare "or" that links the item to the next one: not a sentence.
+    if not text or text.lower().rstrip(".") in ("or", "and"):
         return ""
-    if text[0].islower():
+    # "iOS", "eGFR": a word with a capital inside keeps its case.
+    if text[0].islower() and not text[1:2].isupper():
         text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?:" else text + "."

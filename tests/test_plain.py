@@ -16,9 +16,10 @@ from server.plain import Plain, plain_english
 from .conftest import STUDIES
 
 GLOSSARY = load_glossary()
-# The readability the plain wording reaches on the real records, measured as below; a change
-# that makes the wording harder to read than this fails.
-MIN_MEDIAN_GRADE_DROP = 3.3
+# The median drop in Flesch-Kincaid grade from each real criterion to its plain rendering, measured
+# as below. The aim is 4 grades; the rules reach 3.91 on the fixture records today, so this floor
+# holds what they reach and fails a change that makes the wording harder to read.
+MIN_MEDIAN_GRADE_DROP = 3.85
 
 
 def all_criteria() -> list[str]:
@@ -30,14 +31,22 @@ def all_criteria() -> list[str]:
 
 
 CRITERIA = all_criteria()
+CRITERIA_TEXTS = {text.strip() for text in CRITERIA}
 
 NUMBER = re.compile(r"(?<![A-Za-z0-9.])(?<![A-Za-z]-)\d+(?:[.,]\d+)*")
 UNITS = (
-    r"%|mg/dL|mg/dl|g/dL|g/dl|g/L|mg/L|µmol/L|μmol/L|umol/L|mmol/L|mmol/mol|mEq/L|IU/L|U/L|IU/mL|mIU/mL|ng/mL|pg/mL"
+    r"mg/kg|mg/m2|mg/m²|mg/m\^2|kU/L|kUA/L|copies/mL|U/mL|mcg|µg|μg|ug|IU|°C|℃|°F"
+    r"|%|mg/dL|mg/dl|g/dL|g/dl|g/L|mg/L|µmol/L|μmol/L|umol/L|mmol/L|mmol/mol|mEq/L|IU/L|U/L|IU/mL|mIU/mL|ng/mL|pg/mL"
     r"|mL/min(?:/1\.73\s?m2|/1\.73\s?m²)?|ml/min(?:/1\.73\s?m2)?|kg/m2|kg/m²|cells/mm3|cells/μL|cells/µL|/mm3|/μL|/µL"
     r"|mmHg|mm Hg|msec|ms|bpm|mg|kg|g|mL|ml|L|mm|cm|years?|months?|weeks?|days?|hours?|minutes?|Gy"
 )
 QUANTITY = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:[.,]\d+)*)\s?({UNITS})(?![A-Za-z])")
+# "1.5 x ULN", "3×ULN", "2 times the upper limit": the multiple of a normal limit, kept as "N times".
+MULTIPLE = re.compile(
+    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:x|×|X|\*|times)\s*(?=(?:the\s+)?(?:ULN|IULN|LLN|upper|lower|institutional|site's))"
+)
+# The plain wording's own placeholders must never reach a reader.
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 # Each comparison, written as a sign or in words, and the words the plain rendering must use.
 COMPARISON = re.compile(
     r"(greater than or equal to|more than or equal to|less than or equal to|equal to or (?:greater|more) than"
@@ -77,33 +86,39 @@ def test_every_number_unit_and_threshold_is_kept_in_every_real_criterion():
     problems = []
     for text in CRITERIA:
         out = rendered(text)
-        for name, find in (("number", NUMBER.findall), ("quantity", QUANTITY.findall), ("comparison", comparisons)):
+        checks = (
+            ("number", NUMBER.findall),
+            ("quantity", QUANTITY.findall),
+            ("comparison", comparisons),
+            ("multiple of a normal limit", multiples),
+        )
+        for name, find in checks:
             missing = Counter(find(text)) - Counter(find(out))
             if missing:
                 problems.append(f"{name} {dict(missing)} lost from {text[:120]!r} -> {out[:120]!r}")
+        if PRIVATE_USE.search(out) or ".." in out.replace("...", "").replace(".. ", ""):
+            problems.append(f"placeholder or stray full stop in {out[:120]!r}")
     assert not problems, "\n".join(problems[:20])
 
 
+def multiples(text: str) -> Counter:
+    # Written either way, the multiple must come out as "N times".
+    return Counter(MULTIPLE.findall(text.replace("times", "x")))
+
+
 def test_the_plain_wording_reads_several_grades_easier(capsys):
-    drops, before, after = [], [], []
-    for text in CRITERIA:
-        grade, plain_grade = textstat.flesch_kincaid_grade(text), textstat.flesch_kincaid_grade(rendered_text(text))
-        before.append(grade)
-        after.append(plain_grade)
-        drops.append(grade - plain_grade)
+    # The whole rendering a reader gets (the sentences and the notes under them) against the original.
+    before = [textstat.flesch_kincaid_grade(text) for text in CRITERIA]
+    after = [textstat.flesch_kincaid_grade(rendered(text)) for text in CRITERIA]
+    drops = [grade - plain_grade for grade, plain_grade in zip(before, after, strict=True)]
     median_drop = statistics.median(drops)
     with capsys.disabled():
         print(
-            f"\nplain criteria readability over {len(drops)} real criteria: median Flesch-Kincaid grade drop "
-            f"{median_drop:.2f} (median grade {statistics.median(before):.1f} -> {statistics.median(after):.1f}; "
-            f"{sum(d >= 4 for d in drops) / len(drops):.0%} drop 4 grades or more; difference of the medians "
-            f"{statistics.median(before) - statistics.median(after):.2f})"
+            f"\nplain criteria readability over {len(drops)} real criteria: median Flesch-Kincaid grade "
+            f"{statistics.median(before):.1f} before, {statistics.median(after):.1f} after; median drop per "
+            f"criterion {median_drop:.2f} grades ({sum(d >= 4 for d in drops) / len(drops):.0%} drop 4 or more)"
         )
     assert median_drop >= MIN_MEDIAN_GRADE_DROP
-
-
-def rendered_text(text: str) -> str:
-    return plain_of(text).text
 
 
 @pytest.mark.parametrize(
@@ -125,12 +140,112 @@ def test_plain_renderings(original, plain):
     assert plain_english(original, GLOSSARY).text == plain
 
 
+# Criteria as the fixture records write them, and the plain wording each must get.
+@pytest.mark.parametrize(
+    ("original", "plain"),
+    [
+        # A long aside with numbers at the end of a criterion becomes a sentence of its own.
+        (
+            "Platelet count ≥ 75000/uL (within 14 days prior to day 1 of protocol therapy unless otherwise stated)",
+            "Platelet count at least 75000/uL. Within 14 days before day 1 of study plan treatment unless otherwise"
+            " stated.",
+        ),
+        ("Participation in another clinical trial (currently or within the last 30 days)",
+         "Taking part in another trial. Now or within the last 30 days."),
+        # The reader is spoken to; patients are people.
+        ("Patients must be < 22 years of age at time of enrollment.", "You must be less than 22 years old at time of joining."),
+        ("Patients with known hypersensitivity to Chinese hamster ovary cell products or other recombinant human"
+         " antibodies are not eligible.",
+         "People with known allergy to Chinese hamster ovary cell products or other recombinant human antibodies"
+         " cannot join."),
+        # One patient or subject spoken to, the verbs after it made to agree; escaped signs read as signs.
+        ("Subject is willing to sign informed consent and follow study protocol procedures",
+         "You are willing to sign consent and follow study plan procedures."),
+        ("Subject has a body mass index (BMI) \\&lt; 37 kg/m2;", "You have a body mass index less than 37 kg/m2."),
+        # Who judges is said after the rule, not in the middle of it.
+        (
+            "Any disease or condition that, in the opinion of the investigator, would compromise subject safety or"
+            " interfere with study assessments",
+            "Any disease or condition that would compromise subject safety or affect study checks. The study doctor"
+            " decides this.",
+        ),
+        # ", which ..." and a list of examples each get a sentence.
+        (
+            "There is uncontrolled or symptomatic active central nervous system metastasis, which can manifest as"
+            " clinical symptoms, cerebral edema, spinal cord compression, cancerous meningitis, leptomeningeal disease,"
+            " and/or progressive growth.",
+            "There is not controlled or symptom-causing active brain or spinal cord cancer spread. This can manifest as"
+            " symptoms, cerebral swelling, pressure on the spinal cord, cancerous meningitis, brain lining disease, or"
+            " worsening growth.",
+        ),
+        (
+            "Mothers with complicated pregnancies including pre-eclampsia, chorioamnionitis, placenta previa, vasa"
+            " previa, placental abruption, or active vaginal bleeding;",
+            "Mothers with complicated pregnancies. This includes pre-eclampsia, chorioamnionitis, placenta previa, vasa"
+            " previa, placental abruption, or active vaginal bleeding.",
+        ),
+        # ", provided that ..." is a condition of its own; a list of clauses is cut item by item.
+        (
+            "Any prior systemic therapy received for advanced or mNSCLC. Prior systemic therapy in the neoadjuvant or adjuvant setting and/or definitive radio- or"
+            " chemoradiotherapy for early-stage disease are allowed, provided that recurrence or progression has"
+            " occurred > 12 months after the end of treatment.",
+            "Any past whole-body treatment given for advanced or mNSCLC. Past whole-body treatment in the before-surgery or adjuvant setting or definitive radio- or"
+            " chemoradiotherapy for early-stage disease are allowed. This applies if return or worsening has occurred"
+            " more than 12 months after the end of treatment.",
+        ),
+        (
+            "Radiotherapy with a limited field of radiation for palliation within 2 weeks, or patients received more"
+            " than 30% of the bone marrow irradiation, or large-scale radiotherapy within 4 weeks prior to the first"
+            " scheduled dose of HS-20093",
+            "Radiation with a limited field of radiation for palliation within 2 weeks. Or patients had more than 30% of"
+            " the bone marrow radiation. Or large-scale radiation within 4 weeks before the first scheduled dose of"
+            " HS-20093.",
+        ),
+        # Asides that only name abbreviations go to the list of terms, with no space left behind.
+        ("Has active or uncontrolled hepatitis B or C virus (HBV or HCV) infection.",
+         "Has active or not controlled hepatitis B or C virus infection."),
+        ("AST (SGOT)/ALT (SGPT) < 3X upper limit of normal", "AST/ALT less than 3 times upper limit of normal."),
+        # Phrases reworded whole, and plain words in lower case in the middle of a sentence.
+        (
+            "WHO Performance Status 0-2, with no clinically significant deterioration over the previous 2 weeks and a"
+            " minimum life expectancy of 12 weeks;",
+            "WHO activity score 0-2, with no serious deterioration over the past 2 weeks and likely to live at least 12"
+            " weeks.",
+        ),
+        ("Anaphylaxis, Angioedema, or severe allergic reaction to the cow milk",
+         "Severe allergic reaction, swelling under the skin, or severe allergic reaction to the cow milk."),
+    ],
+)
+def test_real_criteria_in_plain_words(original, plain):
+    assert original.strip() in CRITERIA_TEXTS
+    assert plain_english(original, GLOSSARY).text == plain
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        # "who ... and are ...": the second verb still belongs to "who".
+        "Sexually active males who have not been sterilized and are not using a condom",
+        # "less than 50 ... or more than 100": two limits of one measure.
+        "the rate of pulse in awake state is less than 50 times / min or more than 100 times / min",
+        # "not less than 19, no more than 27": two limits of one measure.
+        "The result of Body Mass Index(BMI) is not less than 19 kg/m2 , no more than 27 kg/m2",
+        # "without A or B": the "or" is inside what is negated.
+        "hemoglobin (Hgb) ≥8.0 g/dL without growth factor support for ANC or transfusion support for platelets within"
+        " 14 days before the first trial treatment dose",
+    ],
+)
+def test_one_clause_is_not_cut(original):
+    assert original.strip() in CRITERIA_TEXTS or original.startswith(("the rate", "hemoglobin"))
+    assert "." not in plain_english(original, GLOSSARY).text.replace("8.0", "")[:-1]
+
+
 def test_abbreviations_are_explained_and_asides_become_notes():
     plain = plain_english(
         "ECOG performance status ≤ 1 (assessed by the investigator) and ALT ≤ 3 × ULN", GLOSSARY
     )
     assert plain.text == "ECOG activity score at most 1 and ALT at most 3 times the upper limit of normal."
-    assert plain.notes == ("Assessed by the study doctor.",)
+    assert plain.notes == ("Checked by the study doctor.",)
     assert [short for short, _ in plain.terms] == ["ECOG", "ALT", "ULN"]
     assert all(meaning for _, meaning in plain.terms)
 
@@ -146,3 +261,14 @@ def test_glossary_entries_are_whole_and_matched_as_whole_words():
     assert all(plain for plain in GLOSSARY.words.values())
     glossary = parse_glossary({"abbreviations": {"ALT": {"plain": "ALT", "meaning": "a liver enzyme"}}, "words": {"renal": "kidney"}})
     assert plain_english("ALTERNATIVE adrenal treatment", glossary).text == "ALTERNATIVE adrenal treatment."
+
+
+def test_names_in_capitals_keep_their_words():
+    # "Criteria" inside the name of a grading system is not a rule to reword.
+    plain = plain_english(
+        "Persistent toxicities (Common Terminology Criteria for Adverse Events [CTCAE] Grade > 2) caused by previous"
+        " anticancer therapy",
+        GLOSSARY,
+    )
+    assert "Common Terminology Criteria for Adverse Events" in plain.text
+    assert "more than 2" in plain.text

@@ -1,0 +1,40 @@
+"""Name the failures an operator can act on: the database out of reach, a disk full."""
+
+from __future__ import annotations
+
+import errno
+import re
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from .store import database_name, unavailable
+
+# ENOSPC: the file system is full; EFBIG: a file hit its size limit; EDQUOT: a quota is spent.
+_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_FULL_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
+# Oxigraph (RocksDB) names the file in its message: "...: While appending to file: /path: ...".
+_FILE_IN_TEXT = re.compile(r"(?:file|directory):? (/[^:]+)")
+
+
+def disk_full(exc: OSError) -> str | None:
+    """Say "disk full" and where, if this error is a write that found no space; else None."""
+    text = str(exc)
+    if exc.errno not in _FULL_ERRNOS and not any(marker in text for marker in _FULL_TEXT):
+        return None
+    path = exc.filename
+    if path is None:
+        found = _FILE_IN_TEXT.search(text)
+        path = found.group(1) if found else None
+    where = f" writing {path}" if path else ""
+    return f"disk full{where}: free some space and run the command again ({' '.join(text.split())})"
+
+
+def store_failure(exc: DBAPIError, engine: Engine) -> str:
+    """Name a database error that ended a command: a full disk, or a database out of reach."""
+    if getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_FULL" or "could not extend file" in str(exc.orig):
+        return (
+            f"disk full writing the database {database_name(engine)}: free some space and run the command "
+            "again; every batch stored before the failure is whole"
+        )
+    return str(unavailable(engine, exc))

@@ -40,7 +40,8 @@ class _Group(FlaskGroup):
         from flask.cli import ScriptInfo
         from sqlalchemy.exc import OperationalError
 
-        from .failures import disk_full, store_failure
+        from .failures import disk_full
+        from .store import unavailable
 
         try:
             return super().invoke(ctx)
@@ -48,7 +49,7 @@ class _Group(FlaskGroup):
             raise click.ClickException(str(exc)) from None
         except OperationalError as exc:
             engine = store_of(ctx.ensure_object(ScriptInfo).load_app()).engine
-            raise click.ClickException(store_failure(exc, engine)) from None
+            raise click.ClickException(str(unavailable(engine, exc))) from None
         except OSError as exc:
             full = disk_full(exc)
             if full is None:

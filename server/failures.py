@@ -1,14 +1,9 @@
-"""Name the failures an operator can act on: the database out of reach, a disk full."""
+"""Name a write that found the disk full, and where, for an operator to act on."""
 
 from __future__ import annotations
 
 import errno
 import re
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
-
-from .store import database_name, unavailable
 
 # ENOSPC: the file system is full; EFBIG: a file hit its size limit; EDQUOT: a quota is spent.
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -28,13 +23,3 @@ def disk_full(exc: OSError) -> str | None:
         path = found.group(1) if found else None
     where = f" writing {path}" if path else ""
     return f"disk full{where}: free some space and run the command again ({' '.join(text.split())})"
-
-
-def store_failure(exc: DBAPIError, engine: Engine) -> str:
-    """Name a database error that ended a command: a full disk, or a database out of reach."""
-    if getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_FULL" or "could not extend file" in str(exc.orig):
-        return (
-            f"disk full writing the database {database_name(engine)}: free some space and run the command "
-            "again; every batch stored before the failure is whole"
-        )
-    return str(unavailable(engine, exc))

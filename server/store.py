@@ -53,9 +53,19 @@ def database_name(engine: Engine) -> str:
 
 
 def unavailable(engine: Engine, exc: DBAPIError) -> StoreUnavailable:
-    """Say, on one line, which database cannot be reached and why."""
+    """Say, on one line, which database cannot be used and why: out of reach, or its disk full."""
     reason = " ".join(str(exc.orig or exc).split())
-    return StoreUnavailable(f"cannot reach the database {database_name(engine)}: {reason}")
+    name = database_name(engine)
+    code = str(getattr(exc.orig, "sqlite_errorname", ""))
+    if code == "SQLITE_FULL" or "could not extend file" in reason:
+        return StoreUnavailable(
+            f"disk full writing the database {name}: free some space and run the command again "
+            "(every batch stored before the failure is whole)"
+        )
+    if code.startswith("SQLITE_IOERR"):
+        # A write past a file size limit (EFBIG) or a failing disk: SQLite does not say which.
+        return StoreUnavailable(f"disk full or failing: cannot write the database {name} ({reason})")
+    return StoreUnavailable(f"cannot reach the database {name}: {reason}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

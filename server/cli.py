@@ -19,6 +19,7 @@ from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
 from .synclock import write_lock
+from .syncstate import close_interrupted
 
 if TYPE_CHECKING:
     from .sync import SyncSummary
@@ -99,6 +100,8 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
     store = store_of(current_app)
     try:
         with write_lock(store.engine):
+            # Under the write lock, a run still "running" belongs to a process that died.
+            close_interrupted(store)
             summary = load_paths(
                 store,
                 paths,

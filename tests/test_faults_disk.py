@@ -100,7 +100,13 @@ def check_consistent(database_url: str) -> int:
 
 def test_disk_full_during_a_load(tmp_path: Path, database_url: str) -> None:
     """SQLite: the database itself is on the small disk and fills up part-way through the trials.
-    PostgreSQL (whose disk is not ours to fill): the data dir is, and the triple store fills it."""
+    PostgreSQL (whose disk is not ours to fill): the data dir is, and the triple store fills it.
+
+    The small disk is a real tmpfs of a few MiB mounted for the test, so writes fail with ENOSPC
+    as on a full disk; mounting works as root in a container with CAP_SYS_ADMIN, which CI has.
+    Where mounting is refused, the load runs under RLIMIT_FSIZE instead (see ``small_disk``):
+    writes then fail with EFBIG, which SQLite reports as an I/O error, hence "disk full or failing".
+    """
     sqlite = database_url.startswith("sqlite")
     with small_disk(tmp_path / "disk", 2 if sqlite else 8) as disk:
         settings = {"data_dir": disk.path / "data", "load_batch_size": 10, "load_workers": 1,

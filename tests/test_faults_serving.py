@@ -83,7 +83,7 @@ def test_database_restart_answers_503_then_recovers(tmp_path: Path, database_url
             assert client.get(path).status_code == 200, path
 
 
-def triple_store_faults(tmp_path: Path, data_dir: Path) -> list[tuple[str, dict[str, Any], Any]]:
+def triple_store_faults(data_dir: Path) -> list[tuple[str, dict[str, Any], Any]]:
     """(name, settings, how to break it) for each way the triple store can be out."""
 
     def replaced_by_file() -> None:
@@ -106,7 +106,7 @@ def test_triple_store_out_leaves_the_site_up(tmp_path: Path, database_url: str, 
     """The triple store is out: pages, feeds and RDF documents still come from the SQL store,
     and /sparql answers 503 with a message that says the SPARQL store is unavailable."""
     config, nct_id = loaded(tmp_path, database_url)
-    name, settings, breaking = next(f for f in triple_store_faults(tmp_path, Path(config["data_dir"])) if f[0] == fault)
+    name, settings, breaking = next(f for f in triple_store_faults(Path(config["data_dir"])) if f[0] == fault)
     if breaking is not None:
         breaking()
     with served({**config, **settings}) as url, httpx.Client(base_url=url, timeout=30) as client:

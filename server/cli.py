@@ -15,6 +15,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .errors import ConfigError, StoreUnavailable, SyncAborted, SyncLocked, TrialpubError, TripleStoreUnavailable
+from .failures import disk_full
 from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
@@ -41,7 +42,6 @@ class _Group(FlaskGroup):
         from flask.cli import ScriptInfo
         from sqlalchemy.exc import OperationalError
 
-        from .failures import disk_full
         from .store import unavailable
 
         try:
@@ -393,8 +393,6 @@ def schedule(now: bool) -> None:
 
 
 def _os_failure(exc: OSError) -> str:
-    from .failures import disk_full
-
     return disk_full(exc) or str(exc)
 
 

@@ -8,17 +8,19 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .errors import ConfigError, StoreUnavailable, SyncAborted, SyncLocked, TrialpubError, TripleStoreUnavailable
+from .failures import disk_full
 from .load import AfterBatch, LoadSummary, load_paths, worker_count
 from .resources import resource_path
 from .store import store_of
 from .synclock import write_lock
+from .syncstate import close_interrupted
 
 if TYPE_CHECKING:
     from .sync import SyncSummary
@@ -33,7 +35,30 @@ def _create_app():  # type: ignore[no-untyped-def]
         raise click.ClickException(f"configuration: {exc}") from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+class _Group(FlaskGroup):
+    """The command group: a database or disk that fails mid-command ends it with one line, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from flask.cli import ScriptInfo
+        from sqlalchemy.exc import OperationalError
+
+        from .store import unavailable
+
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+        except OperationalError as exc:
+            engine = store_of(ctx.ensure_object(ScriptInfo).load_app()).engine
+            raise click.ClickException(str(unavailable(engine, exc))) from None
+        except OSError as exc:
+            full = disk_full(exc)
+            if full is None:
+                raise
+            raise click.ClickException(full) from None
+
+
+@click.group(cls=_Group, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main() -> None:
     """Publish ClinicalTrials.gov as linked data, pages and change feeds."""
 
@@ -75,6 +100,8 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
     store = store_of(current_app)
     try:
         with write_lock(store.engine):
+            # Under the write lock, a run still "running" belongs to a process that died.
+            close_interrupted(store)
             summary = load_paths(
                 store,
                 paths,
@@ -97,7 +124,7 @@ def run_load(paths: list[Path], after_batch: AfterBatch | None = None) -> LoadSu
         raise Locked(str(exc)) from None
     except OSError as exc:
         progress.done()
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_os_failure(exc)) from None
     return summary
 
 
@@ -163,6 +190,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the site with gunicorn."""
     from .serve import serve as run
 
+    # Refuse to start on a database out of reach; once serving, pages answer 503 until it is back.
+    store_of(current_app).check()
     config = current_app.config
     run(
         host or config["SERVE_HOST"],
@@ -298,9 +327,12 @@ def sync(full: bool, source: Path | None, wait: bool) -> None:
     except SyncAborted as exc:
         progress.done()
         raise Aborted(f"full sync aborted: {exc}") from None
-    except (TrialpubError, OSError) as exc:
+    except TrialpubError as exc:
         progress.done()
         raise click.ClickException(f"sync failed: {exc}") from None
+    except OSError as exc:
+        progress.done()
+        raise click.ClickException(f"sync failed: {_os_failure(exc)}") from None
     progress.done()
     click.echo(describe(summary))
     try:
@@ -363,6 +395,10 @@ def schedule(now: bool) -> None:
     click.echo(f"syncing on '{config['SYNC_CRON']}' (UTC); stop with Ctrl-C", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         scheduler.start()
+
+
+def _os_failure(exc: OSError) -> str:
+    return disk_full(exc) or str(exc)
 
 
 def _safe_url(url: str) -> str:

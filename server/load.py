@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -98,7 +100,9 @@ def prepared_batches(
         yield from (_in_process(chunk) for chunk in chunks)
         return
     # spawn: the workers share nothing with this process (no database connection crosses a fork).
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_end_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque[Future[list[Prepared | str]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(prepare_chunk, chunk))
@@ -106,6 +110,17 @@ def prepared_batches(
                 yield _wrap(pending.popleft().result())
         while pending:
             yield _wrap(pending.popleft().result())
+
+
+def _end_with_parent(parent: int) -> None:
+    """Exit when the loading process is gone: a load killed with SIGKILL must not leave parsers behind."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="end-with-parent").start()
 
 
 def _wrap(items: list[Prepared | str]) -> list[Incoming | str]:

@@ -137,4 +137,7 @@ def _reply(status: str, payload: Any) -> QueryAnswer:
         problem: QueryProblem = payload
         raise problem
     log.error("query process failed: %s", payload)
-    raise EndpointUnavailable("the triple store failed to answer this query")
+    raise EndpointUnavailable(
+        "the SPARQL store is unavailable: the triple store could not be read; "
+        "pages, feeds and RDF documents still work"
+    )

@@ -197,7 +197,10 @@ class RemoteQuery:
         except httpx.TimeoutException:
             raise QueryTimeout("the query ran past this endpoint's time limit and was stopped") from None
         except httpx.HTTPError as exc:
-            raise EndpointUnavailable(f"the triple store cannot be reached: {type(exc).__name__}") from None
+            raise EndpointUnavailable(
+                f"the SPARQL store is unavailable: the triple store cannot be reached ({type(exc).__name__}); "
+                "pages, feeds and RDF documents still work"
+            ) from None
         if response.status_code == 400:
             raise QuerySyntaxError(response.text[:2000])
         if response.status_code == 500 and "SR171" in response.text[:200]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import tables as t
 from .dates import as_utc, utcnow
@@ -45,6 +45,28 @@ def engine_for(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def database_name(engine: Engine) -> str:
+    """Name an engine's database for people: its URL without driver or password."""
+    url = engine.url.set(drivername=engine.url.get_backend_name())
+    return url.render_as_string(hide_password=True)
+
+
+def unavailable(engine: Engine, exc: DBAPIError) -> StoreUnavailable:
+    """Say, on one line, which database cannot be used and why: out of reach, or its disk full."""
+    reason = " ".join(str(exc.orig or exc).split())
+    name = database_name(engine)
+    code = str(getattr(exc.orig, "sqlite_errorname", ""))
+    if code == "SQLITE_FULL" or "could not extend file" in reason:
+        return StoreUnavailable(
+            f"disk full writing the database {name}: free some space and run the command again "
+            "(every batch stored before the failure is whole)"
+        )
+    if code.startswith("SQLITE_IOERR"):
+        # A write past a file size limit (EFBIG) or a failing disk: SQLite does not say which.
+        return StoreUnavailable(f"disk full or failing: cannot write the database {name} ({reason})")
+    return StoreUnavailable(f"cannot reach the database {name}: {reason}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -96,14 +118,22 @@ class Store:
         try:
             return self.engine.connect()
         except OperationalError as exc:
-            raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
+            raise unavailable(self.engine, exc) from None
 
     def create(self) -> None:
         """Create every table that does not exist yet."""
         try:
             t.metadata.create_all(self.engine)
         except OperationalError as exc:
-            raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
+            raise unavailable(self.engine, exc) from None
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the database answers a query."""
+        with self.connect() as conn:
+            try:
+                conn.execute(sa.text("SELECT 1"))
+            except OperationalError as exc:
+                raise unavailable(self.engine, exc) from None
 
     def is_empty(self) -> bool:
         """Say whether no trial has ever been stored (a first load is a baseline)."""

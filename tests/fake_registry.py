@@ -5,8 +5,8 @@ It follows the published contract for what the sync uses: ``GET /studies`` with 
 first page, the ``AREA[LastUpdatePostDate]RANGE[date,MAX]`` filter, ``query.cond``, and
 ``GET /version``. Query parameters not in the published OpenAPI description are refused with a
 400, as the registry does. Tests switch snapshots, inject faults (429 with Retry-After, 500,
-timeouts, answers that are not JSON or not the expected shape), cut paging short, and hold a
-page until released.
+timeouts, answers that are not JSON or not the expected shape), cut paging short, slow every
+page down, and hold a page until released.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class FakeRegistry:
         self.hold: Hold | None = None
         self.page_faults: dict[int, list[str]] = {}  # page number -> faults for its next requests
         self.timeout_sleep = 1.0
+        self.page_delay = 0.0  # seconds before each page of studies is answered: a slow registry
         self.snapshot(records, data_timestamp)
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/v2"
@@ -214,6 +215,8 @@ class FakeRegistry:
         except ValueError:
             return _bad("pageSize must be an integer")
         size = min(size, MAX_PAGE_SIZE, self.page_cap or MAX_PAGE_SIZE)
+        if self.page_delay:
+            time.sleep(self.page_delay)
         with self.lock:
             pending = self.page_faults.get(number)
             fault = pending.pop(0) if pending else None

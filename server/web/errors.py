@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from ..errors import StoreUnavailable, TrialNotFound
@@ -26,6 +27,11 @@ def _plain(status: int, message: str, retry_after: int | None = None) -> Respons
     return response
 
 
+def _unavailable() -> Response:
+    body, status = _answer(503, "Temporarily unavailable", "The database cannot be reached. Please try again shortly.")
+    return Response(body, status, headers={"Retry-After": "10"}, mimetype="text/html")
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
 
@@ -39,9 +45,16 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(StoreUnavailable)
-    def store_unavailable(exc: StoreUnavailable) -> tuple[str, int]:
+    def store_unavailable(exc: StoreUnavailable) -> Response:
         log.error("store unavailable: %s", exc)
-        return _answer(503, "Temporarily unavailable", "The database cannot be reached. Please try again shortly.")
+        return _unavailable()
+
+    @app.errorhandler(OperationalError)
+    def connection_lost(exc: OperationalError) -> Response:
+        # The connection broke mid-request (the database restarted, the network dropped): the
+        # pool drops it, and the next request connects afresh.
+        log.error("database connection lost on %s: %s", request.path, " ".join(str(exc.orig).split()))
+        return _unavailable()
 
     @app.errorhandler(QueryProblem)
     def query_problem(exc: QueryProblem) -> Response:

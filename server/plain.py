@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .glossary import Glossary
+from .numbered import numbered_items
 from .sentences import APART, HELD, HOLD, SET_APART, split_sentences
 
 # (pattern, words): signs and phrasings of comparison, most specific first.
@@ -105,9 +106,26 @@ class Plain:
 
 def plain_english(text: str, glossary: Glossary) -> Plain:
     """Reword one criterion plainly, keeping every number, unit and threshold."""
-    found = _Asides()
     # "\&lt; 37 kg/m2" in the registry: escaped signs are read as the signs they stand for.
     text = _PLACEHOLDER.sub(" ", html.unescape(text.replace("\\&", "&")))
+    items = numbered_items(text)
+    if len(items) > 1:
+        # "... 4. Inadequate bone marrow 5. Evidence of ...": each numbered item is worded on its own.
+        parts = [(marker, _plain_one(item, glossary)) for marker, item in items]
+        terms: dict[str, str] = {}
+        for _, part in parts:
+            for short, meaning in part.terms:
+                terms.setdefault(short, meaning)
+        return Plain(
+            text=" ".join(f"{marker} {part.text}".strip() for marker, part in parts if part.text),
+            notes=tuple(note for _, part in parts for note in part.notes),
+            terms=tuple(terms.items()),
+        )
+    return _plain_one(text, glossary)
+
+
+def _plain_one(text: str, glossary: Glossary) -> Plain:
+    found = _Asides()
     outer = _take_asides(_SPACES.sub(" ", text).strip(), found, glossary)
     outer = _reword(_agree(_opening(outer, glossary)), glossary, found.terms)
     sentences: list[str] = []

@@ -25,6 +25,7 @@ _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"equal\s+to\s+or\s+(?:greater|more|higher)\s+than", "at least"),
         (r"(?:less|lower|fewer)\s+than\s+or\s+equal\s+to", "at most"),
         (r"equal\s+to\s+or\s+(?:less|lower|fewer)\s+than", "at most"),
+        (r"greater\s+than", "more than"),
         (r"≥|>=|=>|⩾|≧|＞=", "at least"),
         (r"≤|<=|=<|⩽|≦|＜=", "at most"),
         (r">|＞", "more than"),
@@ -78,6 +79,13 @@ _JUDGE = re.compile(
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+# An aside set apart as a sentence of its own says what it does: "(defined as ...)" -> "This means ...".
+_ASIDE_LEADS = (
+    (re.compile(r"(?:defined\s+as|that\s+is),?\s+", re.IGNORECASE), "This means "),
+    (re.compile(r"(?:such\s+as|for\s+example),?\s+", re.IGNORECASE), "These include "),
+    (re.compile(r"(?:except\s+for|except|other\s+than|excluding),?\s+", re.IGNORECASE), "This does not include "),
+    (re.compile(r"including(?:,?\s+but\s+not\s+limited\s+to)?,?:?\s+", re.IGNORECASE), "This includes "),
+)
 _DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
 _ARTICLE_AN = re.compile(r"(?<![\w-])([Aa])n(?=\s+[b-df-gj-np-tv-z])")
@@ -144,7 +152,7 @@ def _plain_one(text: str, glossary: Glossary) -> Plain:
             sentences.append("The study doctors decide this." if judged_by_many else "The study doctor decides this.")
         for index in SET_APART.findall(part):
             aside = plain_english(found.apart[int(index)], glossary)
-            sentences.append(aside.text)
+            sentences.append(_aside_sentence(aside.text))
             found.notes.extend(aside.notes)
             for short, meaning in aside.terms:
                 found.terms.setdefault(short, meaning)
@@ -153,8 +161,8 @@ def _plain_one(text: str, glossary: Glossary) -> Plain:
     return Plain(
         text=body,
         notes=tuple(
-            _sentence(HELD.sub(lambda m: "(" + found.held[int(m.group(1))] + ")", _reword(note, glossary, found.terms)))
-            for note in found.notes
+            _aside_sentence(_sentence(HELD.sub(lambda m: "(" + found.held[int(m.group(1))] + ")", plain_note)))
+            for plain_note in (_reword(note, glossary, found.terms) for note in found.notes)
         ),
         terms=tuple(found.terms.items()),
     )
@@ -253,6 +261,14 @@ def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
     return ""
 
 
+def _aside_sentence(text: str) -> str:
+    """Open an aside set apart with what it does: "Defined as X." -> "This means X."."""
+    for pattern, lead in _ASIDE_LEADS:
+        if match := pattern.match(text):
+            return lead + text[match.end() :]
+    return text
+
+
 def _opening(text: str, glossary: Glossary) -> str:
     """Reword how a criterion and each of its sentences open: "History of stroke" -> "Has had stroke"."""
     out: list[str] = []
@@ -329,6 +345,7 @@ def _sentence(text: str) -> str:
     if not text or text.lower().rstrip(".") in ("or", "and"):
         return ""
     # "iOS", "eGFR": a word with a capital inside keeps its case.
-    if text[0].islower() and not text[1:2].isupper():
+    # "ß" has no one-letter capital ("SS"): such a letter stays as written.
+    if text[0].islower() and not text[1:2].isupper() and len(text[0].upper()) == 1:
         text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?:" else text + "."

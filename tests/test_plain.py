@@ -17,7 +17,7 @@ from .conftest import STUDIES
 
 GLOSSARY = load_glossary()
 # The median drop in Flesch-Kincaid grade from each real criterion to its plain rendering, measured
-# as below. The aim is 4 grades; the rules reach 3.74 on the fixture records today, so this floor
+# as below. The aim is 4 grades; the rules reach 3.70 on the fixture records today, so this floor
 # holds what they reach and fails a change that makes the wording harder to read.
 MIN_MEDIAN_GRADE_DROP = 3.7
 
@@ -60,7 +60,7 @@ WORDS_FOR = {
     "≤": "at most", "<=": "at most", "=<": "at most", "⩽": "at most", "≦": "at most",
     "less than or equal to": "at most", "equal to or less than": "at most",
     "equal to or greater than": "at least", "equal to or more than": "at least",
-    ">": "more than", "＞": "more than", "<": "less than", "＜": "less than",
+    ">": "more than", "＞": "more than", "greater than": "more than", "<": "less than", "＜": "less than",
 }
 
 
@@ -269,6 +269,23 @@ def test_plain_renderings(original, plain):
             "Having a representative tumor sample that is fit for pathological check and biomarker expression"
             " analysis.",
         ),
+        (
+            "Total bilirubin ≤1.5xULN if no liver metastases or ≤3xULN in the presence of documented Gilbert's"
+            " Syndrome (unconjugated hyperbilirubinaemia) or liver metastases;",
+            "Total bilirubin at most 1.5 times the upper limit of normal if no liver cancer spread or at most 3 times the"
+            " upper limit of normal with recorded Gilbert's Syndrome (unconjugated hyperbilirubinaemia) or liver cancer"
+            " spread.",
+        ),
+        ("Phase 2: Progression after at least one systemic therapy for locally advanced or metastatic disease",
+         "Phase 2: Worsening after at least one whole-body treatment for locally advanced cancer or cancer that has"
+         " spread."),
+        (
+            "Abnormal liver function, with alanine aminotransferase (ALT) or aspartate aminotransferase (AST) levels"
+            " greater than 3 times the upper normal limit, or total bilirubin (TBIL) greater than 2 times the upper"
+            " normal limit.",
+            "Abnormal liver function, with ALT or AST levels more than 3 times the upper normal limit, or total"
+            " bilirubin (TBIL) more than 2 times the upper normal limit.",
+        ),
     ],
 )
 def test_real_criteria_in_plain_words(original, plain):
@@ -316,6 +333,20 @@ def test_glossary_entries_are_whole_and_matched_as_whole_words():
     assert all(plain for plain in GLOSSARY.words.values())
     glossary = parse_glossary({"abbreviations": {"ALT": {"plain": "ALT", "meaning": "a liver enzyme"}}, "words": {"renal": "kidney"}})
     assert plain_english("ALTERNATIVE adrenal treatment", glossary).text == "ALTERNATIVE adrenal treatment."
+
+
+@pytest.mark.parametrize(
+    ("original", "note"),
+    [
+        ("History of recurrent generalized urticaria (defined as two or more episodes) during the last 2 years",
+         "This means two or more episodes."),
+        ("History of cancer (other than non-melanoma skin cancer or in-situ cervical cancer) in the last five years.",
+         "This does not include non-melanoma skin cancer or in-situ cervical cancer."),
+    ],
+)
+def test_an_aside_set_apart_says_what_it_does(original, note):
+    assert original.strip() in CRITERIA_TEXTS
+    assert plain_english(original, GLOSSARY).notes == (note,)
 
 
 def test_names_in_capitals_keep_their_words():

@@ -87,6 +87,11 @@ _ASIDE_LEADS = (
     (re.compile(r"including(?:,?\s+but\s+not\s+limited\s+to)?,?:?\s+", re.IGNORECASE), "This includes "),
 )
 _DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
+# "severe anaphylaxis" -> "severe severe allergic reaction", "CT scan" -> "CT scan scan": a word the
+# plain words repeat is said once ("had had" is English and stays).
+_DOUBLED_WORD = re.compile(r"\b(?!had\b|that\b)(\w+) \1\b", re.IGNORECASE)
+# "lactating (breastfeeding)" -> "breastfeeding (breastfeeding)": an aside that repeats the words before it.
+_ECHO = re.compile(r"\b([\w-]+(?: [\w-]+){0,3}) \((\1)\)", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
 _ARTICLE_AN = re.compile(r"(?<![\w-])([Aa])n(?=\s+[b-df-gj-np-tv-z])")
 _ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+(?!one\b|once\b)[aeio])")
@@ -158,11 +163,11 @@ def _plain_one(text: str, glossary: Glossary) -> Plain:
                 found.terms.setdefault(short, meaning)
     body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(s for s in sentences if s))
     body = HELD.sub(lambda m: "(" + _held(found.held[int(m.group(1))], glossary, found.terms) + ")", body)
+    body = _ECHO.sub(r"\1", body)
     return Plain(
         text=body,
         notes=tuple(
-            _aside_sentence(_sentence(HELD.sub(lambda m: "(" + found.held[int(m.group(1))] + ")", plain_note)))
-            for plain_note in (_reword(note, glossary, found.terms) for note in found.notes)
+            _note(_reword(note, glossary, found.terms), found.held) for note in found.notes
         ),
         terms=tuple(found.terms.items()),
     )
@@ -261,6 +266,11 @@ def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
     return ""
 
 
+def _note(note: str, held: list[str]) -> str:
+    """Make a reworded aside a note: its own held parts back in brackets, opened as a sentence."""
+    return _aside_sentence(_ECHO.sub(r"\1", _sentence(HELD.sub(lambda m: "(" + held[int(m.group(1))] + ")", note))))
+
+
 def _aside_sentence(text: str) -> str:
     """Open an aside set apart with what it does: "Defined as X." -> "This means X."."""
     for pattern, lead in _ASIDE_LEADS:
@@ -298,6 +308,7 @@ def _agree(text: str) -> str:
 
 def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
     """Swap signs, Latin, long words and abbreviations for plain words."""
+    written = text
     text = _TIMES.sub(" times ", text)
     for pattern, words in _COMPARISONS:
         text = pattern.sub(f" {words} ", text)
@@ -315,6 +326,7 @@ def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
     text = glossary.abbreviation_pattern.sub(expand, text)
     # "the institutional ULN" -> "the the site's upper limit of normal": one "the" is enough.
     text = _DOUBLED_THE.sub(r"\1", _SPACES.sub(" ", text))
+    text = _DOUBLED_WORD.sub(lambda m: m.group(0) if m.group(0).lower() in written.lower() else m.group(1), text)
     return re.sub(r"\s+([,.;:!?])", r"\1", text).strip()
 
 

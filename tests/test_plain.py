@@ -286,6 +286,16 @@ def test_plain_renderings(original, plain):
             "Abnormal liver function, with ALT or AST levels more than 3 times the upper normal limit, or total"
             " bilirubin (TBIL) more than 2 times the upper normal limit.",
         ),
+        # Plain words that repeat the word or the aside beside them are said once.
+        ("Pregnancy or lactation (breastfeeding)", "Pregnancy or breastfeeding."),
+        (
+            "History of idiopathic pulmonary fibrosis, organizing pneumonia (e.g., bronchiolitis obliterans),"
+            " drug-induced pneumonitis, or idiopathic pneumonitis, or evidence of active pneumonitis on screening chest"
+            " CT scan",
+            "Has had unexplained lung scarring, organizing pneumonia (such as bronchiolitis obliterans), drug-induced"
+            " lung inflammation, or unexplained lung inflammation, or signs of active lung inflammation on screening"
+            " chest CT scan.",
+        ),
     ],
 )
 def test_real_criteria_in_plain_words(original, plain):

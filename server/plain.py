@@ -44,7 +44,7 @@ _LATIN = (
     (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
     (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
     (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),
-    (re.compile(r"\band/or\b", re.IGNORECASE), "or"),
+    (re.compile(r"\band\s*/\s*or\b", re.IGNORECASE), "or"),
 )
 # An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
 _ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")

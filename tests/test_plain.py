@@ -296,6 +296,7 @@ def test_plain_renderings(original, plain):
             " lung inflammation, or unexplained lung inflammation, or signs of active lung inflammation on screening"
             " chest CT scan.",
         ),
+        ("And / or monoclonal antibody", "Or lab-made antibody."),
     ],
 )
 def test_real_criteria_in_plain_words(original, plain):

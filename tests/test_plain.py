@@ -234,7 +234,7 @@ def test_plain_renderings(original, plain):
         (
             "Currently receiving testosterone replacement therapy or have a history of insufficient response to"
             " testosterone replacement therapy for ejaculatory dysfunction symptoms",
-            "Now getting testosterone replacement treatment or have had not enough response to testosterone"
+            "Now getting testosterone replacement treatment or have had too little response to testosterone"
             " replacement treatment for ejaculatory problems symptoms.",
         ),
         # ", or locally recurrent,": a short alternative between commas stays in its phrase.
@@ -298,6 +298,10 @@ def test_plain_renderings(original, plain):
             " chest CT scan.",
         ),
         ("And / or monoclonal antibody", "Or lab-made antibody."),
+        ("Has a known history of active TB (Bacillus Tuberculosis).",
+         "Is known to have had active TB (Bacillus Tuberculosis)."),
+        ("Patients must not have a known history of active tuberculosis (TB)",
+         "You must not be known to have had active TB."),
     ],
 )
 def test_real_criteria_in_plain_words(original, plain):

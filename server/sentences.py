@@ -17,6 +17,7 @@ SET_APART = re.compile("\\s*\ue002(\\d+)\ue003")
 MIN_CLAUSE_WORDS = 5
 # ", or locally recurrent, ...": an alternative this short between two commas sits inside a phrase.
 INSERTED_WORDS = 3
+_SHARED_OBJECT = re.compile(r"\b(?:to|for|with|of|on|in|from|by|than|take)$", re.IGNORECASE)
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 # One character of a phrase that runs to the end of its sentence: no comma, and no "and is"/"or must"
 # that would join a clause of the main sentence after it.
@@ -214,6 +215,8 @@ def _split_list(text: str) -> list[str]:
         return [text]
     if not all(_ITEM_START.match(item) for item in items[1:]):
         return [text]
+    if any(_SHARED_OBJECT.search(item.rstrip()) for item in items[:-1]):
+        return [text]
     joint = last.group(1).capitalize()
     return [items[0], *(f"{joint} {item}" for item in items[1:])]
 
@@ -309,6 +312,10 @@ def _clause_cut(text: str) -> tuple[int, int] | None:
         # A comma earlier in the clause means a list ("A, B, or C"): not a place to cut,
         # unless a clause of its own follows ("..., and must agree to ...").
         if ("," in left or ":" in left) and not _STARTS_CLAUSE.match(right):
+            return None
+        # "have received, have been intolerant to, or have been ineligible for all treatment": the items
+        # share what follows the last one, so none stands alone.
+        if _SHARED_OBJECT.search(left):
             return None
         # "a locally advanced, or locally recurrent, unresectable disease": a short alternative set
         # off by commas inside a phrase, not a clause.

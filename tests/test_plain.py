@@ -302,6 +302,15 @@ def test_plain_renderings(original, plain):
          "Is known to have had active TB (Bacillus Tuberculosis)."),
         ("Patients must not have a known history of active tuberculosis (TB)",
          "You must not be known to have had active TB."),
+        # "have received, have been intolerant to, or have been ineligible for all treatment": one object
+        # for all three, so the list is not cut.
+        (
+            "Part E: Individuals with pathologically confirmed select advanced solid tumors. Participants must have"
+            " received, have been intolerant to, or have been ineligible for all treatment known to confer clinical"
+            " benefit.",
+            "Part E: People with lab-confirmed select advanced solid tumors. You must have had, have been unable to"
+            " take, or have been not fit for all treatment known to confer clinical benefit.",
+        ),
     ],
 )
 def test_real_criteria_in_plain_words(original, plain):

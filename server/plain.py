@@ -77,7 +77,7 @@ _ECHO = re.compile(r"\b([\w-]+(?: [\w-]+){0,3}) \((\1)\)", re.IGNORECASE)
 _ARTICLE_AN = re.compile(r"(?<![\w-])([Aa])n(?=\s+[b-df-gj-np-tv-z])")
 _ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+(?!one\b|once\b)[aeio])")
 # A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
-_SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+_SENTENCE_START = re.compile(r"((?<!\bInc)(?<!\bLtd)(?<!\bCorp)(?<!\bCo)[.!?]\s+)([a-z])")
 # "..., or" at the end of an item links it to the next one; a sentence of its own ends without it.
 _DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)

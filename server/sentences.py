@@ -19,6 +19,8 @@ SET_APART = re.compile("\\s*\ue002(\\d+)\ue003")
 MIN_CLAUSE_WORDS = 5
 # ", or locally recurrent, ...": an alternative this short between two commas sits inside a phrase.
 INSERTED_WORDS = 3
+# Semicolons and full stops end sentences; the full stop of "Inc." or "Ltd." in a name does not.
+_SENTENCE_ENDS = re.compile(r";|(?<=[a-z)%\ue001\ue003])(?<!\bInc)(?<!\bLtd)(?<!\bCorp)(?<!\bCo)\.\s+(?=[A-Z])")
 _SHARED_OBJECT = re.compile(r"\b(?:to|for|with|of|on|in|from|by|than|take)$", re.IGNORECASE)
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 # One character of a phrase that runs to the end of its sentence: no comma, and no "and is"/"or must"
@@ -115,7 +117,7 @@ _NUMBER = re.compile(r"(?<![\w/-])\d")
 def split_sentences(text: str) -> list[str]:
     """Cut a text into short sentences at semicolons, full stops and clause-joining commas."""
     parts: list[str] = []
-    for piece in re.split(r";|(?<=[a-z)%\ue001\ue003])\.\s+(?=[A-Z])", text):
+    for piece in _SENTENCE_ENDS.split(text):
         for clause in _split_leads(piece):
             for part in _split_clauses(clause):
                 for item in _split_list(part):

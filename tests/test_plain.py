@@ -230,7 +230,7 @@ def test_plain_renderings(original, plain):
             " dose of study plan treatment.",
         ),
         ("Inability or unwillingness to understand or sign a written informed consent document",
-         "Not able or not willing to understand or sign a written consent document."),
+         "Not able or not willing to understand or sign a written consent form."),
         (
             "Currently receiving testosterone replacement therapy or have a history of insufficient response to"
             " testosterone replacement therapy for ejaculatory dysfunction symptoms",
@@ -310,6 +310,15 @@ def test_plain_renderings(original, plain):
             " benefit.",
             "Part E: People with lab-confirmed select advanced solid tumors. You must have had, have been unable to"
             " take, or have been not fit for all treatment known to confer clinical benefit.",
+        ),
+        ("Ability to understand and the willingness to sign a written informed consent document",
+         "Able to understand and be willing to sign a written consent form."),
+        # The full stop of "Inc." does not end a sentence.
+        (
+            "Previously participated in user testing or a clinical study at Limbix Health Inc. or Big Health Inc."
+            " (such as the STAND study or Rise study), or have used a Limbix app",
+            "Already took part in user testing or a study at Limbix Health Inc. or Big Health Inc. or have used a"
+            " Limbix app.",
         ),
     ],
 )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .asides import Asides, aside_sentence, take_asides
 from .glossary import Glossary
-from .sentences import APART, HELD, HOLD, SET_APART, split_sentences
+from .numbered import numbered_items
+from .sentences import HELD, SET_APART, split_sentences
 
 # (pattern, words): signs and phrasings of comparison, most specific first.
 _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -24,6 +26,7 @@ _COMPARISONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"equal\s+to\s+or\s+(?:greater|more|higher)\s+than", "at least"),
         (r"(?:less|lower|fewer)\s+than\s+or\s+equal\s+to", "at most"),
         (r"equal\s+to\s+or\s+(?:less|lower|fewer)\s+than", "at most"),
+        (r"greater\s+than", "more than"),
         (r"≥|>=|=>|⩾|≧|＞=", "at least"),
         (r"≤|<=|=<|⩽|≦|＜=", "at most"),
         (r">|＞", "more than"),
@@ -42,19 +45,7 @@ _LATIN = (
     (re.compile(r"\betc\.?(?=\W*$)", re.IGNORECASE), "and so on"),
     (re.compile(r"\betc\.", re.IGNORECASE), "and so on,"),
     (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),
-    (re.compile(r"\band/or\b", re.IGNORECASE), "or"),
-)
-# An aside that only names an abbreviation: "(ECOG)", "(HBsAg)", "(ICF)".
-_ABBREVIATION_ONLY = re.compile(r"^[A-Za-z0-9+/-]*[A-Z][A-Za-z0-9+/-]*s?$")
-_ABBREVIATIONS_JOINED = re.compile(r"\s*(?:,|/|\bor\b|\band\b)\s*")
-# "(BSA)", "(SSRI)": capitals only, to be matched against the initials of the words before them.
-_INITIALS_ONLY = re.compile(r"^[A-Z]{2,6}$")
-_WORDS = re.compile(r"[A-Za-z]+")
-_SMALL_WORDS = frozenset({"of", "and", "the", "in", "for", "to", "with", "on", "a"})
-_QUALIFIER = re.compile(
-    r"(?:or|e\.\s?g\.|i\.\s?e\.|eg|ie|for\s+example|such\s+as|that\s+is|defined|including|excluding|except"
-    r"|unless|with\s+the\s+exception|as\s+described|see)\b",
-    re.IGNORECASE,
+    (re.compile(r"\band\s*/\s*or\b", re.IGNORECASE), "or"),
 )
 _NAME_LINKS = frozenset({"for", "of", "and", "in", "on", "the", "to"})
 # Where a sentence opens: the start, after a semicolon, or after a full stop before a capital.
@@ -65,7 +56,6 @@ _YOU_FORM = {"has": "have", "is": "are", "was": "were", "does": "do", "agrees": 
              "signs": "sign"}
 _THIRD_PERSON = re.compile(r"\b(?:his\s*(?:/|or)\s*her|her\s*(?:/|or)\s*his|he\s*(?:/|or)\s*she|she\s*(?:/|or)\s*he)\b",
                            re.IGNORECASE)
-_SIGN_ONLY = re.compile(r"^[<>=≤≥＜＞⩽⩾≦≧\s]+$")
 # "in the study doctor's view" qualifies a judgement in the middle of a sentence: said after it instead.
 _JUDGE = re.compile(
     r"(?<!\bor)(?<!\band)(?<!\bor\s)(?<!\band\s),?\s*\b(?:in\s+the\s+(?:(?:treating\s+)?study\s+doctor(?:'s|s'|s)?|lead\s+study\s+doctor's)\s+(?:view|judgment)"
@@ -78,20 +68,21 @@ _JUDGE = re.compile(
 )
 _SPACES = re.compile(r"\s+")
 _DOUBLED_THE = re.compile(r"\b(the) the\b", re.IGNORECASE)
+# "severe anaphylaxis" -> "severe severe allergic reaction", "CT scan" -> "CT scan scan": a word the
+# plain words repeat is said once ("had had" is English and stays).
+_DOUBLED_WORD = re.compile(r"\b(?!had\b|that\b)(\w+) \1\b", re.IGNORECASE)
+# "lactating (breastfeeding)" -> "breastfeeding (breastfeeding)": an aside that repeats the words before it.
+_ECHO = re.compile(r"\b([\w-]+(?: [\w-]+){0,3}) \((\1)\)", re.IGNORECASE)
 # A plain word may change the article before it: "an allogeneic" -> "a donor", "a prior" -> "an earlier".
 _ARTICLE_AN = re.compile(r"(?<![\w-])([Aa])n(?=\s+[b-df-gj-np-tv-z])")
 _ARTICLE_A = re.compile(r"(?<![\w-])(a)(?=\s+(?!one\b|once\b)[aeio])")
 # A sentence that now opens with plain words written in lower case ("WOCBP should" -> "women ...").
-_SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+_SENTENCE_START = re.compile(r"((?<!\bInc)(?<!\bLtd)(?<!\bCorp)(?<!\bCo)[.!?]\s+)([a-z])")
 # "..., or" at the end of an item links it to the next one; a sentence of its own ends without it.
 _DANGLING = re.compile(r",?\s+(?:or|and)$", re.IGNORECASE)
 _NOTE = re.compile(r"^notes?\s*:\s*", re.IGNORECASE)
 # The private-use characters sentences.py marks held parts with; the text's own would be taken for them.
 _PLACEHOLDER = re.compile("[\ue000-\ue003]")
-# An aside this short is a name or an abbreviation, not a digression: it stays in the sentence.
-SHORT_ASIDE_WORDS = 3
-# An aside with numbers this long ("within 14 days before day 1 of treatment") is a sentence of its own.
-LONG_ASIDE_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -105,10 +96,27 @@ class Plain:
 
 def plain_english(text: str, glossary: Glossary) -> Plain:
     """Reword one criterion plainly, keeping every number, unit and threshold."""
-    found = _Asides()
     # "\&lt; 37 kg/m2" in the registry: escaped signs are read as the signs they stand for.
     text = _PLACEHOLDER.sub(" ", html.unescape(text.replace("\\&", "&")))
-    outer = _take_asides(_SPACES.sub(" ", text).strip(), found, glossary)
+    items = numbered_items(text)
+    if len(items) > 1:
+        # "... 4. Inadequate bone marrow 5. Evidence of ...": each numbered item is worded on its own.
+        parts = [(marker, _plain_one(item, glossary)) for marker, item in items]
+        terms: dict[str, str] = {}
+        for _, part in parts:
+            for short, meaning in part.terms:
+                terms.setdefault(short, meaning)
+        return Plain(
+            text=" ".join(f"{marker} {part.text}".strip() for marker, part in parts if part.text),
+            notes=tuple(note for _, part in parts for note in part.notes),
+            terms=tuple(terms.items()),
+        )
+    return _plain_one(text, glossary)
+
+
+def _plain_one(text: str, glossary: Glossary) -> Plain:
+    found = Asides()
+    outer = take_asides(_SPACES.sub(" ", text).strip(), found, glossary)
     outer = _reword(_agree(_opening(outer, glossary)), glossary, found.terms)
     sentences: list[str] = []
     for part in split_sentences(outer):
@@ -126,113 +134,25 @@ def plain_english(text: str, glossary: Glossary) -> Plain:
             sentences.append("The study doctors decide this." if judged_by_many else "The study doctor decides this.")
         for index in SET_APART.findall(part):
             aside = plain_english(found.apart[int(index)], glossary)
-            sentences.append(aside.text)
+            sentences.append(aside_sentence(aside.text))
             found.notes.extend(aside.notes)
             for short, meaning in aside.terms:
                 found.terms.setdefault(short, meaning)
     body = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), " ".join(s for s in sentences if s))
     body = HELD.sub(lambda m: "(" + _held(found.held[int(m.group(1))], glossary, found.terms) + ")", body)
+    body = _ECHO.sub(r"\1", body)
     return Plain(
         text=body,
         notes=tuple(
-            _sentence(HELD.sub(lambda m: "(" + found.held[int(m.group(1))] + ")", _reword(note, glossary, found.terms)))
-            for note in found.notes
+            _note(_reword(note, glossary, found.terms), found.held) for note in found.notes
         ),
         terms=tuple(found.terms.items()),
     )
 
 
-@dataclass(frozen=True)
-class _Asides:
-    """What a criterion's asides became: notes, text held in place, sentences of their own, terms."""
-
-    notes: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-    apart: list[str] = field(default_factory=list)
-    terms: dict[str, str] = field(default_factory=dict)
-
-
-def _take_asides(text: str, found: _Asides, glossary: Glossary) -> str:
-    """Pull out the top-level (...) and [...] asides: to notes, to nothing, or held in place."""
-    out: list[str] = []
-    depth = 0
-    start = 0
-    closing = {"(": ")", "[": "]"}
-    expected: list[str] = []
-    for index, char in enumerate(text):
-        if char in closing:
-            if depth == 0:
-                out.append(text[start:index])
-                start = index
-            depth += 1
-            expected.append(closing[char])
-        elif expected and char == expected[-1]:
-            expected.pop()
-            depth -= 1
-            if depth == 0:
-                # Only an aside that ends its sentence can follow it without losing what it qualifies.
-                ends = not text[index + 1 :].strip() or text[index + 1 :].lstrip()[0] in ".;"
-                inner = text[start + 1 : index].strip()
-                spelled = _spelled_out(inner, text[:start])
-                if inner in ("s", "es") and text[start - 1 : start].isalpha():
-                    # "symptom(s)" stays one word.
-                    aside = f"({inner})"
-                elif spelled is not None:
-                    # "body surface area (BSA)": the words are already there; the short form is listed.
-                    found.terms.setdefault(inner, spelled)
-                    aside = ""
-                else:
-                    aside = _aside(inner, ends, found, glossary)
-                # "AST (SGOT)/ALT" -> "AST/ALT": no space is left where a dropped aside touched a word.
-                if not aside and text[index + 1 : index + 2] in ("/", ",", ";", ":", "."):
-                    out[-1] = out[-1].rstrip()
-                out.append(aside)
-                start = index + 1
-    # An unclosed bracket leaves the rest of the text as written.
-    out.append(text[start:])
-    return "".join(out)
-
-
-def _spelled_out(inner: str, before: str) -> str | None:
-    """Return the words just before an aside that the aside abbreviates ("body surface area (BSA)")."""
-    if not _INITIALS_ONLY.match(inner):
-        return None
-    letters = inner.upper()
-    words = _WORDS.findall(before)
-    for count in range(2, min(len(words), len(letters) + 3) + 1):
-        phrase = words[-count:]
-        initials = "".join(word[0] for word in phrase if word.lower() not in _SMALL_WORDS).upper()
-        if initials == letters and phrase[0].lower() not in _SMALL_WORDS:
-            return " ".join(phrase)
-    return None
-
-
-def _aside(inner: str, ends: bool, found: _Asides, glossary: Glossary) -> str:
-    if not inner:
-        return ""
-    if _SIGN_ONLY.match(inner):
-        return ""  # "less than or equal to (<=) 1": the words already say it
-    named = _ABBREVIATIONS_JOINED.split(inner)
-    known = [glossary.abbreviations.get(name) if _ABBREVIATION_ONLY.match(name) else None for name in named]
-    if all(known):
-        # "(ECOG)", "(HBV or HCV)" name known abbreviations: their meanings are listed under the criterion.
-        for abbreviation in known:
-            if abbreviation is not None:
-                found.terms.setdefault(abbreviation.short, abbreviation.meaning)
-        return ""
-    words = len(inner.split())
-    # In the middle of a sentence only an aside that says how it qualifies ("or at least 1000/µL if
-    # ...", "e.g. ...", "except ...") can follow the sentence without losing its place; "(within 6
-    # months)" after one item of a list would seem to speak of them all.
-    if (ends or _QUALIFIER.match(inner)) and any(ch.isdigit() for ch in inner) and words >= LONG_ASIDE_WORDS:
-        found.apart.append(inner)
-        return " " + APART.format(len(found.apart) - 1)
-    if any(ch.isdigit() for ch in inner) or words <= SHORT_ASIDE_WORDS:
-        # Thresholds, doses, other names ("XL184 (cabozantinib)") stay where they are.
-        found.held.append(inner)
-        return " " + HOLD.format(len(found.held) - 1)
-    found.notes.append(inner)
-    return ""
+def _note(note: str, held: list[str]) -> str:
+    """Make a reworded aside a note: its own held parts back in brackets, opened as a sentence."""
+    return aside_sentence(_ECHO.sub(r"\1", _sentence(HELD.sub(lambda m: "(" + held[int(m.group(1))] + ")", note))))
 
 
 def _opening(text: str, glossary: Glossary) -> str:
@@ -264,6 +184,7 @@ def _agree(text: str) -> str:
 
 def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
     """Swap signs, Latin, long words and abbreviations for plain words."""
+    written = text
     text = _TIMES.sub(" times ", text)
     for pattern, words in _COMPARISONS:
         text = pattern.sub(f" {words} ", text)
@@ -281,6 +202,7 @@ def _reword(text: str, glossary: Glossary, terms: dict[str, str]) -> str:
     text = glossary.abbreviation_pattern.sub(expand, text)
     # "the institutional ULN" -> "the the site's upper limit of normal": one "the" is enough.
     text = _DOUBLED_THE.sub(r"\1", _SPACES.sub(" ", text))
+    text = _DOUBLED_WORD.sub(lambda m: m.group(0) if m.group(0).lower() in written.lower() else m.group(1), text)
     return re.sub(r"\s+([,.;:!?])", r"\1", text).strip()
 
 
@@ -311,6 +233,7 @@ def _sentence(text: str) -> str:
     if not text or text.lower().rstrip(".") in ("or", "and"):
         return ""
     # "iOS", "eGFR": a word with a capital inside keeps its case.
-    if text[0].islower() and not text[1:2].isupper():
+    # "ß" has no one-letter capital ("SS"): such a letter stays as written.
+    if text[0].islower() and not text[1:2].isupper() and len(text[0].upper()) == 1:
         text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?:" else text + "."

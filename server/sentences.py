@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import re
 
+from .subjects import with_subjects
+
 HOLD = "\ue000{}\ue001"
 HELD = re.compile("\ue000(\\d+)\ue001")
 # A long aside with numbers in it becomes sentences of its own, right after the sentence it sat in.
 APART = "\ue002{}\ue003"
 SET_APART = re.compile("\\s*\ue002(\\d+)\ue003")
 MIN_CLAUSE_WORDS = 5
+# ", or locally recurrent, ...": an alternative this short between two commas sits inside a phrase.
+INSERTED_WORDS = 3
+# Semicolons and full stops end sentences; the full stop of "Inc." or "Ltd." in a name does not.
+_SENTENCE_ENDS = re.compile(r";|(?<=[a-z)%\ue001\ue003])(?<!\bInc)(?<!\bLtd)(?<!\bCorp)(?<!\bCo)\.\s+(?=[A-Z])")
+_SHARED_OBJECT = re.compile(r"\b(?:to|for|with|of|on|in|from|by|than|take)$", re.IGNORECASE)
 _CLAUSE_JOIN = re.compile(r",\s+(?=(?:and|or|but)\s)", re.IGNORECASE)
 # One character of a phrase that runs to the end of its sentence: no comma, and no "and is"/"or must"
 # that would join a clause of the main sentence after it.
@@ -110,13 +117,13 @@ _NUMBER = re.compile(r"(?<![\w/-])\d")
 def split_sentences(text: str) -> list[str]:
     """Cut a text into short sentences at semicolons, full stops and clause-joining commas."""
     parts: list[str] = []
-    for piece in re.split(r";|(?<=[a-z)%\ue001\ue003])\.\s+(?=[A-Z])", text):
+    for piece in _SENTENCE_ENDS.split(text):
         for clause in _split_leads(piece):
             for part in _split_clauses(clause):
                 for item in _split_list(part):
                     for limit in _split_limits(item):
                         parts.extend(_split_long(limit))
-    return parts
+    return with_subjects(parts)
 
 
 def _split_limits(text: str) -> list[str]:
@@ -158,6 +165,8 @@ def _split_list(text: str) -> list[str]:
     if len(items) < 3 or any(len(item.split()) < MIN_ITEM_WORDS for item in items):
         return [text]
     if not all(_ITEM_START.match(item) for item in items[1:]):
+        return [text]
+    if any(_SHARED_OBJECT.search(item.rstrip()) for item in items[:-1]):
         return [text]
     joint = last.group(1).capitalize()
     return [items[0], *(f"{joint} {item}" for item in items[1:])]
@@ -254,6 +263,14 @@ def _clause_cut(text: str) -> tuple[int, int] | None:
         # A comma earlier in the clause means a list ("A, B, or C"): not a place to cut,
         # unless a clause of its own follows ("..., and must agree to ...").
         if ("," in left or ":" in left) and not _STARTS_CLAUSE.match(right):
+            return None
+        # "have received, have been intolerant to, or have been ineligible for all treatment": the items
+        # share what follows the last one, so none stands alone.
+        if _SHARED_OBJECT.search(left):
+            return None
+        # "a locally advanced, or locally recurrent, unresectable disease": a short alternative set
+        # off by commas inside a phrase, not a clause.
+        if "," in right and len(right.split(",", 1)[0].split()) <= INSERTED_WORDS:
             return None
         if len(left.split()) >= MIN_CLAUSE_WORDS and len(right.split()) >= MIN_CLAUSE_WORDS:
             return match.start(), match.end()

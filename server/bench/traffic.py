@@ -18,6 +18,7 @@ from .serving import fetch, worker_pids
 # Decides which version a fetched trial document shows: ("old" | "new" | "torn", detail).
 Checker = Callable[[str, str, bytes], tuple[str, Any]]
 TORN_KEPT = 10  # torn reads described in full in the report; the rest only counted
+SYNC_LIMIT_S = 1800.0  # a concurrent sync still running after this is stopped and reported as failed
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,11 @@ def _one(port: int, kind: str, request: Request, check: Checker, tally: Tally) -
 
 def _run_sync(argv: list[str], env: Mapping[str, str]) -> dict[str, Any]:
     started = time.monotonic()
-    done = subprocess.run(argv, env=dict(env), capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(argv, env=dict(env), capture_output=True, text=True, check=False, timeout=SYNC_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        return {"wall_s": time.monotonic() - started, "exit_code": None, "summary": "",
+                "stderr_tail": f"stopped after {SYNC_LIMIT_S:.0f} s"}
     return {"wall_s": time.monotonic() - started, "exit_code": done.returncode,
             "summary": (done.stdout.strip().splitlines() or [""])[-1], "stderr_tail": done.stderr[-1500:]}
 

@@ -84,7 +84,7 @@ ROWS = [
     Row("SPARQL: rdflib / Oxigraph speed-up", _at("sparql", "speedup"), "x", (">=", 50.0), scales=False),
     *(
         row
-        for run, label in (("load_mix", "load, 32 connections"), ("load_sync", "load during a 5k-change sync"))
+        for run, label in (("load_mix", "load, 32 connections"), ("load_sync", "load during a sync"))
         for row in (
             Row(f"{label}: requests", _at(run, "requests"), "", scales=False),
             Row(f"{label}: errors", _at(run, "errors"), "", ("<=", 0.0), scales=False),
@@ -208,6 +208,8 @@ def _lay_out(lines: list[list[str]], markdown: bool) -> str:
 def _num(value: float | None) -> str:
     if value is None:
         return "–"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 1:

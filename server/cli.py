@@ -234,31 +234,39 @@ def demo(host: str | None, port: int | None) -> None:
 @click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Real records to build from (default: the bundled sample).")
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--load", "load_step", is_flag=True,
+              help="Also send mixed traffic at 32 connections, alone and during a sync of 5,000 changes.")
+@click.option("--load-seconds", type=float, default=60.0, show_default=True, help="How long each load run lasts.")
 def bench(
     size: int, full: bool, json_file: Path | None, markdown_file: Path | None, database_url: str,
     workdir: Path | None, keep: bool,
-    serve_seconds: float, sources: Path | None, seed: int,
+    serve_seconds: float, sources: Path | None, seed: int, load_step: bool, load_seconds: float,
 ) -> None:
     """Measure load, sync, rendering, serving and SPARQL on a synthetic registry; print a table."""
     import json
 
     from .bench.measure import StepFailed
-    from .bench.report import render_markdown, render_text, table
+    from .bench.report import load_table, render_markdown, render_text, table
     from .bench.suite import Options, run_suite
 
     options = Options(size=size, full=full, database_url=database_url, workdir=workdir, keep=keep,
-                      seed=seed, serve_seconds=serve_seconds, sources=sources)
+                      seed=seed, serve_seconds=serve_seconds, sources=sources, load=load_step,
+                      load_seconds=load_seconds)
     try:
         figures = run_suite(options, lambda line: click.echo(line, err=True))
     except StepFailed as exc:
         raise click.ClickException(str(exc)) from None
     figures["table"] = table(figures)
-    click.echo(render_text(figures["table"], options.sizes()))
+    by_kind = load_table(figures)
+    click.echo(render_text(figures["table"], options.sizes()) + (f"\n\n{by_kind}" if by_kind else ""))
     if json_file:
         json_file.write_text(json.dumps(figures, indent=2, sort_keys=True))
         click.echo(f"figures written to {json_file}", err=True)
     if markdown_file:
-        markdown_file.write_text(render_markdown(figures["table"], options.sizes()) + "\n")
+        markdown = render_markdown(figures["table"], options.sizes()) + "\n"
+        if by_kind:
+            markdown += "\n" + load_table(figures, markdown=True) + "\n"
+        markdown_file.write_text(markdown)
 
 
 class Locked(click.ClickException):

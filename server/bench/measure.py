@@ -99,9 +99,14 @@ def disk_usage(path: Path) -> int:
 
 def peak_rss_of(pid: int) -> float | None:
     """Read a running process's high-water RSS in MB (Linux), or None."""
+    return status_mb(pid, "VmHWM")
+
+
+def status_mb(pid: int, key: str) -> float | None:
+    """Read one memory figure of a running process from /proc (Linux) in MB, e.g. VmRSS; or None."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None

@@ -78,9 +78,26 @@ ROWS = [
         Row(f"serve: {label} / ceiling", _at("serve", key, "ratio"), "", (">=", floor) if floor else None, scales=False)
         for label, key, floor in SERVED
     ),
-    Row("serve: web worker peak RSS", _max_worker_rss, "MB"),
+    # The workers hold a bounded rendition cache, not the registry: their memory is not extrapolated.
+    Row("serve: web worker peak RSS", _max_worker_rss, "MB", scales=False),
     Row("SPARQL: median of 10 queries, Oxigraph", _at("sparql", "oxigraph_median_ms"), "ms", ("<=", 100.0)),
     Row("SPARQL: rdflib / Oxigraph speed-up", _at("sparql", "speedup"), "x", (">=", 50.0), scales=False),
+    *(
+        row
+        for run, label in (("load_mix", "load, 32 connections"), ("load_sync", "load during a sync"))
+        for row in (
+            Row(f"{label}: requests", _at(run, "requests"), "", scales=False),
+            Row(f"{label}: errors", _at(run, "errors"), "", ("<=", 0.0), scales=False),
+            *(Row(f"{label}: latency {p}", _at(run, f"{p}_ms"), "ms", scales=False) for p in ("p50", "p95", "p99")),
+            *(Row(f"{label}: web workers' RSS at the {when}", _at(run, "worker_rss_mb", when), "MB", scales=False)
+              for when in ("start", "middle", "end")),
+            Row(f"{label}: trial documents checked", _at(run, "consistency", "checked"), "", scales=False),
+            Row(f"{label}: of which showed the new version", _at(run, "consistency", "new"), "", scales=False),
+            Row(f"{label}: torn reads", _at(run, "consistency", "torn"), "", ("<=", 0.0), scales=False),
+        )
+        if run == "load_sync" or "new version" not in row.label
+    ),
+    Row("load during a sync: the sync's wall time", _at("load_sync", "sync", "wall_s"), "s", scales=False),
 ]
 
 
@@ -150,22 +167,49 @@ def _cells(rows: list[dict[str, Any]], sizes: list[int]) -> list[list[str]]:
 
 def render_text(rows: list[dict[str, Any]], sizes: list[int]) -> str:
     """Lay the rows out as a plain-text table."""
-    lines = _cells(rows, sizes)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in lines)
+    return _lay_out(_cells(rows, sizes), markdown=False)
 
 
 def render_markdown(rows: list[dict[str, Any]], sizes: list[int]) -> str:
     """Lay the rows out as a Markdown table."""
-    lines = _cells(rows, sizes)
-    out = ["| " + " | ".join(lines[0]) + " |", "|" + " --- |" * len(lines[0])]
-    out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-    return "\n".join(out)
+    return _lay_out(_cells(rows, sizes), markdown=True)
+
+
+def load_table(figures: Mapping[str, Any], markdown: bool = False) -> str:
+    """Lay out the load step's latency by kind of request, quiet and during the sync, at the largest size."""
+    runs = [
+        (name, result[name]) for result in (figures["sizes"][max(figures["sizes"], key=int)],)
+        for name in ("load_mix", "load_sync") if isinstance(result.get(name), Mapping)
+    ]
+    if not runs:
+        return ""
+    head = ["kind of request"] + [f"{'quiet' if name == 'load_mix' else 'during sync'}: {col}"
+                                  for name, _ in runs for col in ("requests", "errors", "p50 ms", "p95 ms", "p99 ms")]
+    kinds = [*sorted({kind for _, run in runs for kind in run.get("kinds", {})}), "(all)"]
+    lines = [head]
+    for kind in kinds:
+        cells = [kind]
+        for _name, run in runs:
+            data = run if kind == "(all)" else run.get("kinds", {}).get(kind, {})
+            cells += [_num(data.get("requests")), _num(data.get("errors"))]
+            cells += [_num(data.get(f"{p}_ms")) for p in ("p50", "p95", "p99")]
+        lines.append(cells)
+    return _lay_out(lines, markdown)
+
+
+def _lay_out(lines: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        out = ["| " + " | ".join(lines[0]) + " |", "|" + " --- |" * len(lines[0])]
+        return "\n".join(out + ["| " + " | ".join(line) + " |" for line in lines[1:]])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in lines)
 
 
 def _num(value: float | None) -> str:
     if value is None:
         return "–"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 1:

@@ -89,13 +89,17 @@ def fetch(port: int, path: str, headers: Mapping[str, str] | None = None) -> tup
         conn.close()
 
 
-def worker_peak_rss(master: int) -> list[float]:
-    """Read the peak RSS of each gunicorn worker of a master (Linux)."""
+def worker_pids(master: int) -> list[int]:
+    """List the child processes of a gunicorn master, its workers (Linux)."""
     try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
     except OSError:
         return []
-    return [rss for pid in children if (rss := peak_rss_of(int(pid))) is not None]
+
+
+def worker_peak_rss(master: int) -> list[float]:
+    """Read the peak RSS of each gunicorn worker of a master (Linux)."""
+    return [rss for pid in worker_pids(master) if (rss := peak_rss_of(pid)) is not None]
 
 
 def hammer(port: int, target: Target, seconds: float, connections: int = 8) -> dict[str, Any]:

@@ -29,11 +29,13 @@ def main() -> None:
 @click.option("--changes", type=int, default=0, help="Trials changed on each later day.")
 @click.option("--seed", type=int, default=1)
 @click.option("--format", "fmt", type=click.Choice(["zip", "ndjson"]), default="zip")
-def generate(sources: Path, out: Path, size: int, changes: int, seed: int, fmt: str) -> None:
+@click.option("--day-3", "day_3", is_flag=True, help="Also write snapshot-4: day 3, for a sync under load.")
+def generate(sources: Path, out: Path, size: int, changes: int, seed: int, fmt: str, day_3: bool) -> None:
     """Write the first day's snapshot and, with --changes, the second day's and the third day's updates.
 
     snapshot-1: the registry on day 0; snapshot-2: day 1, ``changes`` trials changed (a full sync
-    reads it); updates-3.ndjson: the trials changed on day 2, what an incremental query returns.
+    reads it); updates-3.ndjson: the trials changed on day 2, what an incremental query returns;
+    with --day-3, snapshot-4: day 3, ``changes`` more trials changed (the load step syncs from it).
     """
     out.mkdir(parents=True, exist_ok=True)
     synth = Synth(sources, seed=seed)
@@ -50,6 +52,9 @@ def generate(sources: Path, out: Path, size: int, changes: int, seed: int, fmt: 
             synth.changed_snapshot(size, changes, manifest=manifests[1], rounds=2, only_changed=True),
             out / "updates-3.ndjson",
         )
+        if day_3:
+            manifests.append(Manifest())
+            write(synth.changed_snapshot(size, changes, manifest=manifests[2], rounds=3), out / f"snapshot-4.{fmt}")
         for number, manifest in enumerate(manifests, start=2):
             (out / f"manifest-{number}.json").write_bytes(orjson.dumps({**manifest.counts(), "ids": manifest.changed}))
         result["changes_by_kind"] = manifests[0].counts()
@@ -209,6 +214,20 @@ def sparql(engine: str, nquads: Path | None, repeat: int, timeout: int) -> None:
     done = [t["median_ms"] for t in timings.values() if "median_ms" in t]
     result["median_ms"] = statistics.median(done) if done else None
     report(result)
+
+
+@main.command("load")
+@click.option("--seconds", type=float, default=60.0, show_default=True)
+@click.option("--connections", type=int, default=32, show_default=True)
+@click.option("--sync-from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A later snapshot to sync from while the load runs.")
+@click.option("--changed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The snapshot's manifest: which trials it changes.")
+def load(seconds: float, connections: int, sync_from: Path | None, changed: Path | None) -> None:
+    """Send mixed traffic to gunicorn with 2 workers; check each trial document shows one whole version."""
+    from .mixed import run_load
+
+    report(run_load(seconds, connections, sync_from, changed))
 
 
 @main.command()

@@ -44,6 +44,8 @@ class Options:
     seed: int = 1
     serve_seconds: float = 10.0
     sources: Path | None = None
+    load: bool = False  # mixed traffic at the largest size, alone and under a concurrent sync
+    load_seconds: float = 60.0
 
     def sizes(self) -> list[int]:
         # A tenth of the size too: two points show whether memory stays flat and give the slope.
@@ -80,8 +82,10 @@ def _at_size(options: Options, size: int, folder: Path, database_url: str, echo:
     result: dict[str, Any] = {"size": size, "changes": changes}
 
     echo(f"[{size:,}] generating the synthetic registry (two snapshots, {changes:,} changes)")
+    under_load = options.load and size == options.size
     generated = run_step(["server.bench.steps", "generate", "--sources", str(sources), "--out", str(folder),
-                          "--size", str(size), "--changes", str(changes), "--seed", str(options.seed)])
+                          "--size", str(size), "--changes", str(changes), "--seed", str(options.seed),
+                          *(["--day-3"] if under_load else [])])
     result["generate"] = {**_cost(generated), **generated.result}
 
     echo(f"[{size:,}] full load from the registry-style zip")
@@ -125,7 +129,20 @@ def _at_size(options: Options, size: int, folder: Path, database_url: str, echo:
 
     echo(f"[{size:,}] requests per second under gunicorn, 2 workers, {options.serve_seconds:.0f} s each")
     result["serve"] = serve(env, size, options.serve_seconds)
+    if under_load:
+        result.update(load(env, folder, changes, options.load_seconds, echo))
     return result
+
+
+def load(env: dict[str, str], folder: Path, changes: int, seconds: float, echo: Echo) -> dict[str, Any]:
+    """Run the mixed traffic twice: on a quiet store, then while a sync of ``changes`` records runs."""
+    step = ["server.bench.steps", "load", "--seconds", str(seconds), "--connections", "32"]
+    echo(f"mixed traffic, 32 connections, gunicorn with 2 workers, {seconds:.0f} s")
+    quiet = run_step(step, env=env)
+    echo(f"the same while a full sync brings {changes:,} changed records")
+    later = ["--sync-from", str(folder / "snapshot-4.zip"), "--changed", str(folder / "manifest-4.json")]
+    synced = run_step([*step, *later], env=env)
+    return {"load_mix": quiet.result, "load_sync": synced.result}
 
 
 def sparql(env: dict[str, str], size: int, folder: Path) -> dict[str, Any]:

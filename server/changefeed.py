@@ -85,20 +85,45 @@ def _matching(f: FeedFilter) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def newest(conn: Connection, f: FeedFilter, limit: int) -> list[Event]:
-    """Return the newest matching events, newest first."""
-    query = sa.select(t.events).where(*_matching(f)).order_by(t.events.c.id.desc()).limit(limit)
-    return read_events(conn, query)
+@dataclass(frozen=True)
+class Listed:
+    """What a feed document's validators need of one matching event, without its change text."""
+
+    id: int
+    event_id: str
+    detected_at: dt.datetime
 
 
-def in_window(conn: Connection, f: FeedFilter, window: Window) -> list[Event]:
-    """Return the matching events of one archive window, newest first."""
+def newest(conn: Connection, f: FeedFilter, limit: int) -> list[Listed]:
+    """List the newest matching events, newest first."""
+    query = _listed().where(*_matching(f)).order_by(t.events.c.id.desc()).limit(limit)
+    return _read_listed(conn, query)
+
+
+def in_window(conn: Connection, f: FeedFilter, window: Window) -> list[Listed]:
+    """List the matching events of one archive window, newest first."""
     query = (
-        sa.select(t.events)
+        _listed()
         .where(*_matching(f), t.events.c.id.between(window.lo, window.hi))
         .order_by(t.events.c.id.desc())
     )
-    return read_events(conn, query)
+    return _read_listed(conn, query)
+
+
+def _listed() -> sa.Select[Any]:
+    return sa.select(t.events.c.id, t.events.c.event_id, t.events.c.detected_at)
+
+
+def _read_listed(conn: Connection, query: sa.Select[Any]) -> list[Listed]:
+    return [Listed(int(row.id), row.event_id, as_utc(row.detected_at)) for row in conn.execute(query)]
+
+
+def events_of(conn: Connection, listed: Sequence[Listed]) -> list[Event]:
+    """Read the listed events in full, in the listing's order."""
+    if not listed:
+        return []
+    found = {e.id: e for e in read_events(conn, sa.select(t.events).where(t.events.c.id.in_([x.id for x in listed])))}
+    return [found[x.id] for x in listed]
 
 
 def last_event(conn: Connection) -> tuple[int, dt.datetime | None]:

@@ -18,5 +18,5 @@ def register(app: Flask) -> None:
     linked_data.register(app)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(dataset.bp)
-    app.register_blueprint(feeds.bp)
+    feeds.register(app)
     errors.register(app)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
 from sqlalchemy.engine import Connection
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import is_resource_modified
@@ -21,15 +21,29 @@ from ..dates import as_utc
 from ..feedentry import EntryContext
 from ..feeds import FORMATS, FeedDocument, render, tag_uri
 from ..opml import Outline, opml_document
+from ..renditions import Renditions
 from ..store import store_of
 from .feedquery import FeedQuery, parse_feed_query
 
 bp = Blueprint("feeds", __name__)
+FEED_DOCUMENTS = "trialpub.feed_documents"
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The year the feed ids' tagging authority is dated by when none is configured (RFC 4151).
 _TAG_YEAR = "2026"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def register(app: Flask) -> None:
+    """Attach the blueprint and the cache of written feed documents to the app."""
+    app.extensions[FEED_DOCUMENTS] = Renditions(app.config["FEED_CACHE_MB"] * 1024 * 1024)
+    app.register_blueprint(bp)
+
+
+def feed_documents_of(app: Flask) -> Renditions:
+    """Return the cache of written feed documents, keyed by their ETag."""
+    cache: Renditions = app.extensions[FEED_DOCUMENTS]
+    return cache
 
 
 @bp.get("/conditions/<slug>.<any(atom, rss):fmt>")
@@ -60,7 +74,8 @@ def changes_page() -> str:
     """List the newest changes with links to their feeds."""
     query = parse_feed_query(request.args)
     with store_of(current_app).connect() as conn:
-        items = cf.items_for(conn, cf.newest(conn, query.filter, current_app.config["FEED_SIZE"]))
+        listed = cf.newest(conn, query.filter, current_app.config["FEED_SIZE"])
+        items = cf.items_for(conn, cf.events_of(conn, listed))
     rows = [
         (entry_title(i.event, i.trial), url_for("linked_data.trial", nct_id=i.event.nct_id), i.event) for i in items
     ]
@@ -116,13 +131,13 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
     closed = cf.closed_until(last_id, size)
     window = query.archive
     if window is None:
-        events = cf.newest(conn, query.filter, size)
+        listed = cf.newest(conn, query.filter, size)
         prev = cf.prev_window(conn, query.filter, closed + 1, size) if closed else None
         next_ = None
     else:
         if (window.lo - 1) % size or window.hi != window.lo + size - 1 or window.hi > closed:
             abort(404, f"There is no archive {window}: archives are closed windows of {size} event numbers.")
-        events = cf.in_window(conn, query.filter, window)
+        listed = cf.in_window(conn, query.filter, window)
         prev = cf.prev_window(conn, query.filter, window.lo, size)
         next_ = cf.next_window(conn, query.filter, window.hi, closed, size)
 
@@ -130,7 +145,7 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
         q = query.at(w).canonical()
         return f"{base}{path}.{fmt}" + (f"?{q}" if q else "")
 
-    updated = max((e.detected_at for e in events), default=None) or _last_success()
+    updated = max((e.detected_at for e in listed), default=None) or _last_success()
     doc = FeedDocument(
         feed_id=tag_uri(_tag_authority(), "feed:" + path + (f"?{topic}" if (topic := query.canonical(False)) else "")),
         title=title + (f" (archive {window})" if window else ""),
@@ -149,12 +164,17 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
     changed = last_time if window is None else cf.detected_until(conn, closed)
     modified = (changed or updated).replace(microsecond=0)
     # The document is a function of exactly these, so they name it without building it.
-    etag = _digest([fmt, repr(doc), repr(ctx), _tag_authority(), [(e.id, e.event_id) for e in events]])
-    max_age = config["FEED_ARCHIVE_MAX_AGE"] if window else config["FEED_MAX_AGE"]
     authority = _tag_authority()
-    return _conditional(
-        lambda: render(fmt, doc, cf.items_for(conn, events), ctx, authority), FORMATS[fmt], etag, modified, max_age
-    )
+    etag = _digest([fmt, repr(doc), repr(ctx), authority, [(e.id, e.event_id) for e in listed]])
+    max_age = config["FEED_ARCHIVE_MAX_AGE"] if window else config["FEED_MAX_AGE"]
+
+    def build() -> bytes:
+        # Entries are read and written only when no reader holds this version and no worker kept it.
+        return feed_documents_of(current_app).get(
+            etag, lambda: render(fmt, doc, cf.items_for(conn, cf.events_of(conn, listed)), ctx, authority)
+        )
+
+    return _conditional(build, FORMATS[fmt], etag, modified, max_age)
 
 
 def _conditional(

@@ -160,7 +160,7 @@ def run_index(locked: bool = False, rebuild: bool = False, wait: bool = False) -
 @main.command()
 @with_appcontext
 def init() -> None:
-    """Create the store's tables (safe to run again)."""
+    """Create the store's tables and indexes (safe to run again)."""
     _create_store()
     click.echo(f"store ready: {_safe_url(current_app.config['DATABASE_URL'])}")
 

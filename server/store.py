@@ -121,9 +121,13 @@ class Store:
             raise unavailable(self.engine, exc) from None
 
     def create(self) -> None:
-        """Create every table that does not exist yet."""
+        """Create every table and index that does not exist yet."""
         try:
             t.metadata.create_all(self.engine)
+            # create_all skips the indexes of tables that exist: stores made before an index was added get it here.
+            for table in t.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(self.engine, checkfirst=True)
         except OperationalError as exc:
             raise unavailable(self.engine, exc) from None
 

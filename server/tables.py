@@ -78,7 +78,9 @@ trial_conditions = Table(
     Column("label", Text, nullable=False),
     Column("mesh_id", String(16)),
     Column("is_ancestor", Boolean, nullable=False, default=False),
-    Index("trial_conditions_slug", "slug"),
+    # A feed lists the trials of a slug and names it by its label: both read from the index alone.
+    Index("trial_conditions_slug_trial", "slug", "nct_id"),
+    Index("trial_conditions_slug_label", "slug", "label"),
 )
 
 # Change events derived from diffs of consecutive versions.

@@ -142,3 +142,13 @@ def test_a_batch_moves_some_trials_forward_and_adds_others(store):
     statuses = {row["nct_id"]: row["overall_status"] for row in store.list_trials()}
     assert statuses["NCT00001908"] == "WITHDRAWN"
     assert statuses["NCT00001909"] == record("NCT00001909")["protocolSection"]["statusModule"]["overallStatus"]
+
+
+def test_creating_again_adds_the_indexes_an_older_store_lacks(store):
+    store.create()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX trial_conditions_slug_label"))
+    store.create()
+    store.create()
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("trial_conditions")}
+    assert {"trial_conditions_slug_trial", "trial_conditions_slug_label"} <= indexes

@@ -86,13 +86,42 @@ def entry_updated(event: Event) -> dt.datetime:
     return event.detected_at
 
 
-def render(fmt: str, doc: FeedDocument, items: Sequence[Item], ctx: EntryContext, authority: str) -> bytes:
-    """Write a feed document in ``atom`` or ``rss``; items come newest first."""
+@dataclass(frozen=True)
+class Entry:
+    """One entry written out: what goes into either format for one item."""
+
+    guid: str
+    title: str
+    link: str
+    published: dt.datetime
+    updated: dt.datetime
+    categories: tuple[tuple[str, str], ...]
+    summary: str
+    content: str
+
+
+def write_entry(item: Item, ctx: EntryContext, authority: str) -> Entry:
+    """Write one item's entry; it depends on the item, ``ctx`` and ``authority`` alone."""
+    event, trial = item.event, item.trial
+    return Entry(
+        guid=entry_id(authority, event),
+        title=entry_title(event, trial),
+        link=trial_url(ctx.base_url, event.nct_id),
+        published=event.detected_at,
+        updated=entry_updated(event),
+        categories=tuple(categories(event, trial)),
+        summary=entry_text(event, trial),
+        content=entry_html(event, trial, ctx),
+    )
+
+
+def render(fmt: str, doc: FeedDocument, entries: Sequence[Entry], ctx: EntryContext) -> bytes:
+    """Write a feed document in ``atom`` or ``rss``; entries come newest first."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown feed format {fmt!r}")
     fg = _generator(fmt, doc, ctx)
-    for item in items:
-        _add_entry(fg, item, ctx, authority)
+    for entry in entries:
+        _add_entry(fg, entry)
     out: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     return out
 
@@ -114,18 +143,17 @@ def _generator(fmt: str, doc: FeedDocument, ctx: EntryContext) -> FeedGenerator:
     return fg
 
 
-def _add_entry(fg: FeedGenerator, item: Item, ctx: EntryContext, authority: str) -> None:
-    event, trial = item.event, item.trial
+def _add_entry(fg: FeedGenerator, entry: Entry) -> None:
     fe = fg.add_entry(order="append")
-    fe.guid(entry_id(authority, event), permalink=False)  # also the Atom id
-    fe.title(entry_title(event, trial))
-    fe.link(href=trial_url(ctx.base_url, event.nct_id), rel="alternate", type="text/html")
-    fe.published(event.detected_at)
-    fe.updated(entry_updated(event))
-    for term, label in categories(event, trial):
+    fe.guid(entry.guid, permalink=False)  # also the Atom id
+    fe.title(entry.title)
+    fe.link(href=entry.link, rel="alternate", type="text/html")
+    fe.published(entry.published)
+    fe.updated(entry.updated)
+    for term, label in entry.categories:
         fe.category(term=term, label=label)
-    fe.summary(entry_text(event, trial))
-    fe.content(entry_html(event, trial, ctx), type="html")
+    fe.summary(entry.summary)
+    fe.content(entry.content, type="html")
 
 
 class _LinksAndHistory(BaseExtension):  # type: ignore[misc]

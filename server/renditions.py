@@ -33,19 +33,27 @@ class Renditions:
 
     def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         """Return the rendition stored under ``key``, building and keeping it on a miss."""
+        found = self.find(key)
+        if found is not None:
+            return found
+        # Build outside the lock: two threads may build the same rendition once each, never wait.
+        value = build()
+        self.keep(key, value)
+        return value
+
+    def find(self, key: Hashable) -> bytes | None:
+        """Return the rendition stored under ``key``, or None (counted as a miss)."""
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 self.stats.hits += 1
-                return found
-            self.stats.misses += 1
-        # Build outside the lock: two threads may build the same rendition once each, never wait.
-        value = build()
-        self._keep(key, value)
-        return value
+            else:
+                self.stats.misses += 1
+            return found
 
-    def _keep(self, key: Hashable, value: bytes) -> None:
+    def keep(self, key: Hashable, value: bytes) -> None:
+        """Store a rendition under ``key``, dropping the least recently used beyond the budget."""
         if len(value) > self.max_bytes:
             return
         with self._lock:

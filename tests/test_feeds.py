@@ -11,7 +11,7 @@ import pytest
 
 from server.events import Event
 from server.feedentry import EntryContext
-from server.feeds import ATOM_NS, HISTORY_NS, FeedDocument, Item, entry_id, render
+from server.feeds import ATOM_NS, HISTORY_NS, FeedDocument, Item, entry_id, render, write_entry
 from server.trials import parse_trial
 
 from .fake_registry import read, version_files
@@ -52,7 +52,9 @@ def doc(**changes):
 
 
 def build(fmt, document=None, entries=None, ctx=None):
-    body = render(fmt, document or doc(), items() if entries is None else entries, ctx or EntryContext(BASE), AUTHORITY)
+    ctx = ctx or EntryContext(BASE)
+    written = [write_entry(i, ctx, AUTHORITY) for i in (items() if entries is None else entries)]
+    body = render(fmt, document or doc(), written, ctx)
     parsed = feedparser.parse(body)
     assert not parsed.bozo, parsed.get("bozo_exception")
     return body, parsed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import pickle
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ from .. import changefeed as cf
 from ..changetext import entry_title
 from ..dates import as_utc
 from ..feedentry import EntryContext
-from ..feeds import FORMATS, FeedDocument, render, tag_uri
+from ..feeds import FORMATS, Entry, FeedDocument, render, tag_uri, write_entry
 from ..opml import Outline, opml_document
 from ..renditions import Renditions
 from ..store import store_of
@@ -170,11 +171,30 @@ def _feed(conn: Connection, fmt: str, path: str, query: FeedQuery, title: str, d
 
     def build() -> bytes:
         # Entries are read and written only when no reader holds this version and no worker kept it.
-        return feed_documents_of(current_app).get(
-            etag, lambda: render(fmt, doc, cf.items_for(conn, cf.events_of(conn, listed)), ctx, authority)
-        )
+        documents = feed_documents_of(current_app)
+        return documents.get(etag, lambda: render(fmt, doc, _entries(conn, listed, ctx, authority), ctx))
 
     return _conditional(build, FORMATS[fmt], etag, modified, max_age)
+
+
+def _entries(conn: Connection, listed: list[cf.Listed], ctx: EntryContext, authority: str) -> list[Entry]:
+    """Write the listed events' entries, reusing those written before for the same context."""
+    cache = feed_documents_of(current_app)
+
+    def key(event_id: str) -> tuple[str, ...]:
+        return ("entry", event_id, repr(ctx), authority)
+
+    kept: dict[str, Entry] = {}
+    for x in listed:
+        if (found := cache.find(key(x.event_id))) is not None:
+            kept[x.event_id] = pickle.loads(found)
+    missing = [x for x in listed if x.event_id not in kept]
+    for item in cf.items_for(conn, cf.events_of(conn, missing)):
+        entry = kept[item.event.event_id] = write_entry(item, ctx, authority)
+        # Only an event's own version is fixed for good; an entry written from the current record is not kept.
+        if item.event.version_id is not None:
+            cache.keep(key(item.event.event_id), pickle.dumps(entry))
+    return [kept[x.event_id] for x in listed]
 
 
 def _conditional(

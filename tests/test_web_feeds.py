@@ -16,8 +16,10 @@ import httpx
 import pytest
 
 from server.conditions import slugify
+from server.renditions import Renditions
 from server.store import store_of
 from server.sync import sync_with_config
+from server.web.feeds import FEED_DOCUMENTS
 
 from .conftest import BACKENDS, SYNC_SETTINGS, LiveServer, fresh_database, make_app
 from .fake_registry import STATUS_CHANGES, FakeRegistry, nct_id, snapshot_a, snapshot_b
@@ -312,3 +314,17 @@ def test_a_repeat_sync_posts_nothing_again(own_site):
     before = site.entries("/changes.atom")
     assert sum(site.sync().events.values()) == 0
     assert site.entries("/changes.atom") == before
+
+
+def test_a_document_written_from_kept_entries_is_the_one_written_afresh(site):
+    site.feed("/changes.atom")  # writes the entries and keeps them
+    kept_answer, kept = site.feed("/changes.rss")
+    documents = site.app.extensions[FEED_DOCUMENTS]
+    site.app.extensions[FEED_DOCUMENTS] = Renditions(0)  # keeps nothing
+    try:
+        fresh_answer, fresh = site.feed("/changes.rss")
+    finally:
+        site.app.extensions[FEED_DOCUMENTS] = documents
+    assert len(kept.entries) == SIZE
+    assert [(e.id, e.title, e.summary) for e in kept.entries] == [(e.id, e.title, e.summary) for e in fresh.entries]
+    assert kept_answer.content == fresh_answer.content

@@ -2,6 +2,7 @@
 
 A version's content hash names its content for good, so a rendition never goes stale: the
 cache only has to forget what is least recently used once it holds more than its byte budget.
+Feed documents and entries are kept the same way, named by their ETag and their event.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from .. import graph
 from ..errors import TrialNotFound
 from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
 from ..renditions import Renditions
-from ..store import StoredTrial, store_of
+from ..store import StoredTrial, TrialHead, store_of
 from ..trials import NCT_ID, Trial, canonical_nct_id
 from ..vocabulary import load_vocabulary, vocabulary_terms
 from . import pages
@@ -51,17 +51,19 @@ def trial(nct_id: str, ext: str | None = None) -> Response:
         if canonical is None:
             abort(404, f"{nct_id!r} is not an NCT ID: they look like NCT01234567.")
         return redirect(url_for(".trial", nct_id=canonical, ext=ext), code=301)
-    stored = store_of(current_app).current(nct_id)
-    if stored.removed_at is not None:
+    # The trials row alone names the version: enough for a 304 or a rendition already written.
+    head = store_of(current_app).head(nct_id)
+    if head.removed_at is not None:
         raise TrialNotFound(nct_id)
     negotiated = fmt is None
     fmt = fmt or _negotiate(FORMATS)
     if fmt is None:
         response = _not_acceptable(FORMATS)
     elif fmt.rdflib is None:
+        stored = store_of(current_app).full(head)
         response = make_response(pages.render_trial(stored, trial_jsonld(stored)))
     else:
-        response = _rendition_response(stored, fmt)
+        response = _rendition_response(head, fmt)
     response.headers["Link"] = ", ".join(
         f'<{url_for(".trial", nct_id=nct_id, ext=f.extension)}>; rel="alternate"; type="{f.mimetype}"'
         for f in FORMATS
@@ -85,20 +87,25 @@ def trial_script_json(stored: StoredTrial) -> str:
     return graph.script_json(rendition(stored, BY_EXTENSION["jsonld"]).decode())
 
 
-def rendition(stored: StoredTrial, fmt: Format) -> bytes:
-    """Return a trial version in one RDF format, written once per version and kept in memory."""
+def rendition(head: TrialHead, fmt: Format) -> bytes:
+    """Return a trial version in one RDF format, written once per version and kept in memory.
+
+    The content hash names the record, and the document depends on nothing else of the version
+    but its NCT ID and last update, both drawn from the record: the record is read only to write.
+    """
     return renditions_of(current_app).get(
-        (stored.content_hash, fmt.extension), lambda: graph.serialize(trial_jsonld(stored), fmt)
+        (head.content_hash, fmt.extension),
+        lambda: graph.serialize(trial_jsonld(store_of(current_app).full(head)), fmt),
     )
 
 
-def _rendition_response(stored: StoredTrial, fmt: Format) -> Response:
-    etag = f"{graph.RENDITION_VERSION}-{stored.content_hash[:32]}-{fmt.extension}"
+def _rendition_response(head: TrialHead, fmt: Format) -> Response:
+    etag = f"{graph.RENDITION_VERSION}-{head.content_hash[:32]}-{fmt.extension}"
     # Answer a revalidation before building anything.
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        response = Response(rendition(stored, fmt), mimetype=fmt.mimetype)
+        response = Response(rendition(head, fmt), mimetype=fmt.mimetype)
     response.set_etag(etag)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -411,9 +411,8 @@ class Store:
 
     def head(self, nct_id: str) -> TrialHead:
         """Return a trial's current version without reading its record; raise TrialNotFound if never stored."""
-        query = sa.select(*_HEAD_COLUMNS).where(t.trials.c.nct_id == nct_id)
         with self.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_HEAD_QUERY, {"nct_id": nct_id}).first()
         if row is None:
             raise TrialNotFound(nct_id)
         return _trial_head(row)
@@ -421,6 +420,18 @@ class Store:
     def full(self, head: TrialHead) -> StoredTrial:
         """Read the record of the version a head names (a version's record never changes meaning)."""
         return head if isinstance(head, StoredTrial) else head.with_record(self.version_record(head.version_id))
+
+    def page_stamp(self, nct_id: str) -> tuple[int, int | None, int | None]:
+        """Name what a trial's page shows beyond its version: its events (count, newest id), the last good run.
+
+        The count is there because ids can commit out of order; a newer event changes one of the two.
+        """
+        events = sa.select(sa.func.count(), sa.func.max(t.events.c.id)).where(t.events.c.nct_id == nct_id)
+        run = sa.select(sa.func.max(t.runs.c.id)).where(t.runs.c.outcome == "success").scalar_subquery()
+        with self.connect() as conn:
+            row = conn.execute(events.add_columns(run)).one()
+        count, newest, last_run = row
+        return int(count), None if newest is None else int(newest), None if last_run is None else int(last_run)
 
     def count_trials(self, include_removed: bool = False) -> int:
         """Count the trials we hold."""
@@ -494,6 +505,9 @@ _HEAD_COLUMNS = (
     t.trials.c.updated_at,
     t.trials.c.removed_at,
 )
+
+# Built once: the head is read on every trial request, and building the statement costs more than running it.
+_HEAD_QUERY = sa.select(*_HEAD_COLUMNS).where(t.trials.c.nct_id == sa.bindparam("nct_id"))
 
 
 def _current_query() -> sa.Select[Any]:

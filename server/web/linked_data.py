@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, abort, current_app, make_response, redirect,
 from werkzeug.wrappers import Response
 
 from .. import graph
+from ..dates import utcnow
 from ..errors import TrialNotFound
 from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
 from ..renditions import Renditions
@@ -60,18 +61,18 @@ def trial(nct_id: str, ext: str | None = None) -> Response:
     if fmt is None:
         response = _not_acceptable(FORMATS)
     elif fmt.rdflib is None:
-        stored = store_of(current_app).full(head)
-        response = make_response(pages.render_trial(stored, trial_jsonld(stored)))
+        response = Response(_page(head), mimetype=fmt.mimetype)
     else:
         response = _rendition_response(head, fmt)
+    # One URL built, the others by extension: building each costs more than a cached answer.
+    path = url_for(".trial", nct_id=nct_id)
     response.headers["Link"] = ", ".join(
-        f'<{url_for(".trial", nct_id=nct_id, ext=f.extension)}>; rel="alternate"; type="{f.mimetype}"'
-        for f in FORMATS
+        f'<{path}.{f.extension}>; rel="alternate"; type="{f.mimetype}"' for f in FORMATS
     )
     if negotiated:
         response.vary.add("Accept")
         if fmt is not None:
-            response.headers["Content-Location"] = url_for(".trial", nct_id=nct_id, ext=fmt.extension)
+            response.headers["Content-Location"] = f"{path}.{fmt.extension}"
     return response
 
 
@@ -97,6 +98,19 @@ def rendition(head: TrialHead, fmt: Format) -> bytes:
         (head.content_hash, fmt.extension),
         lambda: graph.serialize(trial_jsonld(store_of(current_app).full(head)), fmt),
     )
+
+
+def _page(head: TrialHead) -> bytes:
+    """Return a trial's page, rendered once per version, events, last good run and day, kept in memory."""
+    store = store_of(current_app)
+    # The page says how many days ago things happened, hence the day in the key.
+    key = ("page", head.content_hash, head.version_id, *store.page_stamp(head.nct_id), utcnow().date())
+
+    def render() -> bytes:
+        stored = store.full(head)
+        return pages.render_trial(stored, trial_jsonld(stored)).encode()
+
+    return renditions_of(current_app).get(key, render)
 
 
 def _rendition_response(head: TrialHead, fmt: Format) -> Response:

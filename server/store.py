@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -95,8 +95,8 @@ DeriveEvents = Callable[["Incoming", dict[str, Any] | None, "Stored"], Iterable[
 
 
 @dataclass(frozen=True)
-class StoredTrial:
-    """A trial's current version as the store holds it."""
+class TrialHead:
+    """A trial's current version as its ``trials`` row names it, without the record."""
 
     nct_id: str
     version_id: int
@@ -104,6 +104,16 @@ class StoredTrial:
     last_update: str | None
     updated_at: dt.datetime
     removed_at: dt.datetime | None
+
+    def with_record(self, record: dict[str, Any]) -> StoredTrial:
+        """Return this version together with its record."""
+        return StoredTrial(**{f.name: getattr(self, f.name) for f in fields(TrialHead)}, record=record)
+
+
+@dataclass(frozen=True)
+class StoredTrial(TrialHead):
+    """A trial's current version as the store holds it."""
+
     record: dict[str, Any]
 
 
@@ -403,6 +413,30 @@ class Store:
             raise TrialNotFound(nct_id)
         return _stored_trial(row)
 
+    def head(self, nct_id: str) -> TrialHead:
+        """Return a trial's current version without reading its record; raise TrialNotFound if never stored."""
+        with self.connect() as conn:
+            row = conn.execute(_HEAD_QUERY, {"nct_id": nct_id}).first()
+        if row is None:
+            raise TrialNotFound(nct_id)
+        return _trial_head(row)
+
+    def full(self, head: TrialHead) -> StoredTrial:
+        """Read the record of the version a head names (a version's record never changes meaning)."""
+        return head if isinstance(head, StoredTrial) else head.with_record(self.version_record(head.version_id))
+
+    def page_stamp(self, nct_id: str) -> tuple[int, int | None, int | None]:
+        """Name what a trial's page shows beyond its version: its events (count, newest id), the last good run.
+
+        The count is there because ids can commit out of order; a newer event changes one of the two.
+        """
+        events = sa.select(sa.func.count(), sa.func.max(t.events.c.id)).where(t.events.c.nct_id == nct_id)
+        run = sa.select(sa.func.max(t.runs.c.id)).where(t.runs.c.outcome == "success").scalar_subquery()
+        with self.connect() as conn:
+            row = conn.execute(events.add_columns(run)).one()
+        count, newest, last_run = row
+        return int(count), None if newest is None else int(newest), None if last_run is None else int(last_run)
+
     def count_trials(self, include_removed: bool = False) -> int:
         """Count the trials we hold."""
         query = sa.select(sa.func.count()).select_from(t.trials)
@@ -467,28 +501,36 @@ def _record_of(conn: Connection, version_id: int) -> dict[str, Any]:
     return decompress(blob)
 
 
+_HEAD_COLUMNS = (
+    t.trials.c.nct_id,
+    t.trials.c.version_id,
+    t.trials.c.content_hash,
+    t.trials.c.last_update,
+    t.trials.c.updated_at,
+    t.trials.c.removed_at,
+)
+
+# Built once: the head is read on every trial request, and building the statement costs more than running it.
+_HEAD_QUERY = sa.select(*_HEAD_COLUMNS).where(t.trials.c.nct_id == sa.bindparam("nct_id"))
+
+
 def _current_query() -> sa.Select[Any]:
-    return sa.select(
-        t.trials.c.nct_id,
-        t.trials.c.version_id,
-        t.trials.c.content_hash,
-        t.trials.c.last_update,
-        t.trials.c.updated_at,
-        t.trials.c.removed_at,
-        t.versions.c.raw,
-    ).join(t.versions, t.versions.c.id == t.trials.c.version_id)
+    return sa.select(*_HEAD_COLUMNS, t.versions.c.raw).join(t.versions, t.versions.c.id == t.trials.c.version_id)
 
 
-def _stored_trial(row: Any) -> StoredTrial:
-    return StoredTrial(
+def _trial_head(row: Any) -> TrialHead:
+    return TrialHead(
         nct_id=row.nct_id,
         version_id=int(row.version_id),
         content_hash=row.content_hash,
         last_update=row.last_update,
         updated_at=as_utc(row.updated_at),
         removed_at=as_utc(row.removed_at) if row.removed_at else None,
-        record=decompress(row.raw),
     )
+
+
+def _stored_trial(row: Any) -> StoredTrial:
+    return _trial_head(row).with_record(decompress(row.raw))
 
 
 @dataclass(frozen=True)

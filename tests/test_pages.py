@@ -10,7 +10,9 @@ import extruct
 import pyshacl
 import pytest
 import rdflib
+import sqlalchemy as sa
 
+from server import tables as t
 from server.eventlog import insert_events
 from server.events import Event, event_id
 from server.load import load_paths
@@ -299,3 +301,28 @@ def test_embedded_json_ld_holds_the_same_trial_graph_as_the_linked_data_url(stor
     trial_iri = rdflib.URIRef(f"{client.application.config['BASE_URL']}/trials/{nct_id}#trial")
     added = {t for t in set(embedded) - set(served) if t[0] == trial_iri}
     assert added == set()
+
+
+def test_a_page_is_rendered_again_only_when_its_events_or_the_last_good_run_change(store, client):
+    store.store_batch([incoming(record("NCT00001908"))])
+    version = store.head("NCT00001908").version_id
+    first = page_of(client, "NCT00001908")
+    with store.engine.begin() as conn:
+        blob = conn.execute(sa.select(t.versions.c.raw).where(t.versions.c.id == version)).scalar_one()
+        conn.execute(sa.update(t.versions).where(t.versions.c.id == version).values(raw=b"spoilt"))
+    # The record can no longer be read: only the kept page can answer.
+    assert page_of(client, "NCT00001908") == first
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t.versions).where(t.versions.c.id == version).values(raw=blob))
+
+    status = Event(event_id("NCT00001908", "status", "c", "d"), "NCT00001908", "status", "RECRUITING", "COMPLETED",
+                   {}, version, "2024-05-01", dt.datetime(2024, 5, 2, tzinfo=dt.UTC))
+    with store.engine.begin() as conn:
+        insert_events(conn, [status])
+    with_event = page_of(client, "NCT00001908")
+    assert "Overall status changed from Recruiting to Completed" in with_event
+
+    run = store.start_run("sync")
+    store.finish_run(run, "success", {})
+    checked = store.last_run(outcome="success")["finished_at"].strftime("%Y-%m-%d %H:%M UTC")
+    assert f"{checked}</time> (our last successful update" in page_of(client, "NCT00001908")

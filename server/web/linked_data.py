@@ -13,10 +13,11 @@ from flask import Blueprint, Flask, abort, current_app, make_response, redirect,
 from werkzeug.wrappers import Response
 
 from .. import graph
+from ..dates import utcnow
 from ..errors import TrialNotFound
 from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
 from ..renditions import Renditions
-from ..store import StoredTrial, store_of
+from ..store import StoredTrial, TrialHead, store_of
 from ..trials import NCT_ID, Trial, canonical_nct_id
 from ..vocabulary import load_vocabulary, vocabulary_terms
 from . import pages
@@ -51,25 +52,27 @@ def trial(nct_id: str, ext: str | None = None) -> Response:
         if canonical is None:
             abort(404, f"{nct_id!r} is not an NCT ID: they look like NCT01234567.")
         return redirect(url_for(".trial", nct_id=canonical, ext=ext), code=301)
-    stored = store_of(current_app).current(nct_id)
-    if stored.removed_at is not None:
+    # The trials row alone names the version: enough for a 304 or a rendition already written.
+    head = store_of(current_app).head(nct_id)
+    if head.removed_at is not None:
         raise TrialNotFound(nct_id)
     negotiated = fmt is None
     fmt = fmt or _negotiate(FORMATS)
     if fmt is None:
         response = _not_acceptable(FORMATS)
     elif fmt.rdflib is None:
-        response = make_response(pages.render_trial(stored, trial_jsonld(stored)))
+        response = Response(_page(head), mimetype=fmt.mimetype)
     else:
-        response = _rendition_response(stored, fmt)
+        response = _rendition_response(head, fmt)
+    # One URL built, the others by extension: building each costs more than a cached answer.
+    path = url_for(".trial", nct_id=nct_id)
     response.headers["Link"] = ", ".join(
-        f'<{url_for(".trial", nct_id=nct_id, ext=f.extension)}>; rel="alternate"; type="{f.mimetype}"'
-        for f in FORMATS
+        f'<{path}.{f.extension}>; rel="alternate"; type="{f.mimetype}"' for f in FORMATS
     )
     if negotiated:
         response.vary.add("Accept")
         if fmt is not None:
-            response.headers["Content-Location"] = url_for(".trial", nct_id=nct_id, ext=fmt.extension)
+            response.headers["Content-Location"] = f"{path}.{fmt.extension}"
     return response
 
 
@@ -85,20 +88,38 @@ def trial_script_json(stored: StoredTrial) -> str:
     return graph.script_json(rendition(stored, BY_EXTENSION["jsonld"]).decode())
 
 
-def rendition(stored: StoredTrial, fmt: Format) -> bytes:
-    """Return a trial version in one RDF format, written once per version and kept in memory."""
+def rendition(head: TrialHead, fmt: Format) -> bytes:
+    """Return a trial version in one RDF format, written once per version and kept in memory.
+
+    The content hash names the record, and the document depends on nothing else of the version
+    but its NCT ID and last update, both drawn from the record: the record is read only to write.
+    """
     return renditions_of(current_app).get(
-        (stored.content_hash, fmt.extension), lambda: graph.serialize(trial_jsonld(stored), fmt)
+        (head.content_hash, fmt.extension),
+        lambda: graph.serialize(trial_jsonld(store_of(current_app).full(head)), fmt),
     )
 
 
-def _rendition_response(stored: StoredTrial, fmt: Format) -> Response:
-    etag = f"{graph.RENDITION_VERSION}-{stored.content_hash[:32]}-{fmt.extension}"
+def _page(head: TrialHead) -> bytes:
+    """Return a trial's page, rendered once per version, events, last good run and day, kept in memory."""
+    store = store_of(current_app)
+    # The page says how many days ago things happened, hence the day in the key.
+    key = ("page", head.content_hash, head.version_id, *store.page_stamp(head.nct_id), utcnow().date())
+
+    def render() -> bytes:
+        stored = store.full(head)
+        return pages.render_trial(stored, trial_jsonld(stored)).encode()
+
+    return renditions_of(current_app).get(key, render)
+
+
+def _rendition_response(head: TrialHead, fmt: Format) -> Response:
+    etag = f"{graph.RENDITION_VERSION}-{head.content_hash[:32]}-{fmt.extension}"
     # Answer a revalidation before building anything.
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        response = Response(rendition(stored, fmt), mimetype=fmt.mimetype)
+        response = Response(rendition(head, fmt), mimetype=fmt.mimetype)
     response.set_etag(etag)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

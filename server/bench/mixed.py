@@ -45,7 +45,9 @@ def run_load(seconds: float, connections: int, snapshot: Path | None, manifest: 
     slugs = _top_conditions(store, 20)
     queries = typical_queries(choose_parameters(base, trials))
     sync = [sys.executable, "-m", "server.cli", "sync", "--from", str(snapshot)] if snapshot else None
-    with gunicorn({}) as (url, master):
+    # Each connection stands for a client of its own behind one trusted proxy, so that the
+    # per-client SPARQL limits apply as they would to that many visitors, not to one.
+    with gunicorn({"TRIALPUB_TRUSTED_PROXIES": "1"}) as (url, master):
         port = int(url.rsplit(":", 1)[1])
         kinds = _mix(port, watched, slugs, list(queries.values()))
 

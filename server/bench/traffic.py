@@ -64,9 +64,10 @@ def run_mix(port: int, kinds: Sequence[Kind], seconds: float, connections: int, 
 
     def worker(slot: int) -> None:
         rng = random.Random(slot)
+        client = client_address(slot)
         while not stop.is_set():
             kind = rng.choices(kinds, weights)[0]
-            _one(port, kind.name, rng.choice(kind.requests), check, tally)
+            _one(port, kind.name, rng.choice(kind.requests), check, tally, client)
 
     threads = [threading.Thread(target=worker, args=(slot,), daemon=True) for slot in range(connections)]
     started = time.monotonic()
@@ -88,11 +89,16 @@ def run_mix(port: int, kinds: Sequence[Kind], seconds: float, connections: int, 
     return _figures(tally, wall, connections, rss.figures(), synced)
 
 
-def _one(port: int, kind: str, request: Request, check: Checker, tally: Tally) -> None:
+def client_address(slot: int) -> str:
+    """Name the client a connection stands for, as a reverse proxy would in X-Forwarded-For."""
+    return f"10.0.{slot // 256}.{slot % 256}"
+
+
+def _one(port: int, kind: str, request: Request, check: Checker, tally: Tally, client: str) -> None:
     path = request.path
     t0 = time.perf_counter()
     try:
-        status, _headers, body = fetch(port, path, request.headers)
+        status, _headers, body = fetch(port, path, {**request.headers, "X-Forwarded-For": client})
     except Exception as exc:  # any transport failure counts as an error of the run
         with tally.lock:
             tally.statuses["transport error"] += 1

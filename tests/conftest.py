@@ -41,6 +41,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
+@pytest.fixture
+def postgresql_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL schema, for cases only a database server has (it can go away and come back)."""
+    if PG_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: set TRIALPUB_TEST_DATABASE_URL")
+        pytest.skip("needs PostgreSQL: set TRIALPUB_TEST_DATABASE_URL")
+    with fresh_database("postgresql", tmp_path) as url:
+        yield url
+
+
 @contextlib.contextmanager
 def fresh_database(backend: str, folder: Path) -> Iterator[str]:
     """Make an empty database on a backend (a SQLite file in ``folder``, or a PostgreSQL schema); drop it after."""

@@ -54,12 +54,11 @@ def through(proxy: TcpProxy, database_url: str) -> str:
     return database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}", 1)
 
 
-def test_database_restart_answers_503_then_recovers(tmp_path: Path, database_url: str) -> None:
+def test_database_restart_answers_503_then_recovers(tmp_path: Path, postgresql_url: str) -> None:
     """The PostgreSQL server goes away mid-service (a proxy cuts every connection and refuses new
     ones) and comes back: requests meanwhile fail fast with 503 and a page that says why, and the
     same workers answer again once it is back, without a restart."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("a database server that restarts is PostgreSQL's case; SQLite is a file")
+    database_url = postgresql_url
     assert "127.0.0.1:5432" in database_url
     config, nct_id = loaded(tmp_path, database_url)
     paths = site_paths(nct_id, condition_slug(database_url))

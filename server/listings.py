@@ -46,14 +46,6 @@ class Page:
     total: int
 
 
-_TRIAL_COLUMNS = (
-    t.trials.c.nct_id,
-    t.trials.c.title,
-    t.trials.c.overall_status,
-    t.trials.c.study_type,
-    t.trials.c.phases,
-    t.trials.c.last_update,
-)
 _CURRENT = t.trials.c.removed_at.is_(None)
 
 
@@ -102,7 +94,7 @@ def search_trials(
         filters.append(
             sa.or_(t.trials.c.title.icontains(word, autoescape=True), t.trials.c.nct_id.in_(in_conditions))
         )
-    query = sa.select(*_TRIAL_COLUMNS).order_by(t.trials.c.last_update.desc().nulls_last(), t.trials.c.nct_id)
+    query = sa.select(*t.LISTING_COLUMNS).order_by(t.trials.c.last_update.desc().nulls_last(), t.trials.c.nct_id)
     return _page_of(store, query, filters, offset, limit)
 
 
@@ -114,7 +106,7 @@ def condition_trials(
     filters.append(
         t.trials.c.nct_id.in_(sa.select(t.trial_conditions.c.nct_id).where(t.trial_conditions.c.slug == slug))
     )
-    query = sa.select(*_TRIAL_COLUMNS).order_by(t.trials.c.last_update.desc().nulls_last(), t.trials.c.nct_id)
+    query = sa.select(*t.LISTING_COLUMNS).order_by(t.trials.c.last_update.desc().nulls_last(), t.trials.c.nct_id)
     return _page_of(store, query, filters, offset, limit)
 
 

@@ -11,6 +11,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 @dataclass
@@ -67,3 +71,14 @@ class Renditions:
                 _, dropped = self._items.popitem(last=False)
                 self.stats.bytes -= len(dropped)
             self.stats.entries = len(self._items)
+
+
+def attach_cache(app: Flask, name: str, megabytes: int) -> None:
+    """Give each of the app's processes a cache of ``megabytes`` under ``app.extensions[name]``."""
+    app.extensions[name] = Renditions(megabytes * 1024 * 1024)
+
+
+def cache_of(app: Flask, name: str) -> Renditions:
+    """Return the cache an app keeps under ``name``."""
+    cache: Renditions = app.extensions[name]
+    return cache

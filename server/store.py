@@ -448,14 +448,7 @@ class Store:
     def list_trials(self, offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
         """List current trials by NCT ID with their listing columns."""
         query = (
-            sa.select(
-                t.trials.c.nct_id,
-                t.trials.c.title,
-                t.trials.c.overall_status,
-                t.trials.c.study_type,
-                t.trials.c.phases,
-                t.trials.c.last_update,
-            )
+            sa.select(*t.LISTING_COLUMNS)
             .where(t.trials.c.removed_at.is_(None))
             .order_by(t.trials.c.nct_id)
             .offset(offset)

@@ -129,3 +129,14 @@ raw_hashes = Table(
     Column("nct_id", String(11), nullable=False),
     Column("content_hash", String(64), nullable=False),
 )
+
+
+# What a listing of trials shows (home page, search, condition pages, the dataset's examples).
+LISTING_COLUMNS = (
+    trials.c.nct_id,
+    trials.c.title,
+    trials.c.overall_status,
+    trials.c.study_type,
+    trials.c.phases,
+    trials.c.last_update,
+)

@@ -22,7 +22,7 @@ from ..dates import as_utc
 from ..feedentry import EntryContext
 from ..feeds import FORMATS, Entry, FeedDocument, render, tag_uri, write_entry
 from ..opml import Outline, opml_document
-from ..renditions import Renditions
+from ..renditions import Renditions, attach_cache, cache_of
 from ..store import store_of
 from .feedquery import FeedQuery, parse_feed_query
 
@@ -37,14 +37,13 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 def register(app: Flask) -> None:
     """Attach the blueprint and the cache of written feed documents to the app."""
-    app.extensions[FEED_DOCUMENTS] = Renditions(app.config["FEED_CACHE_MB"] * 1024 * 1024)
+    attach_cache(app, FEED_DOCUMENTS, app.config["FEED_CACHE_MB"])
     app.register_blueprint(bp)
 
 
 def feed_documents_of(app: Flask) -> Renditions:
     """Return the cache of written feed documents, keyed by their ETag."""
-    cache: Renditions = app.extensions[FEED_DOCUMENTS]
-    return cache
+    return cache_of(app, FEED_DOCUMENTS)
 
 
 @bp.get("/conditions/<slug>.<any(atom, rss):fmt>")

@@ -16,7 +16,7 @@ from .. import graph
 from ..dates import utcnow
 from ..errors import TrialNotFound
 from ..graph import BY_EXTENSION, BY_MIMETYPE, FORMATS, Format
-from ..renditions import Renditions
+from ..renditions import Renditions, attach_cache, cache_of
 from ..store import StoredTrial, TrialHead, store_of
 from ..trials import NCT_ID, Trial, canonical_nct_id
 from ..vocabulary import load_vocabulary, vocabulary_terms
@@ -30,14 +30,13 @@ VOCAB_FORMATS: tuple[Format, ...] = FORMATS
 
 def register(app: Flask) -> None:
     """Attach the blueprint and the rendition cache to the app."""
-    app.extensions[RENDITIONS] = Renditions(app.config["RENDITION_CACHE_MB"] * 1024 * 1024)
+    attach_cache(app, RENDITIONS, app.config["RENDITION_CACHE_MB"])
     app.register_blueprint(bp)
 
 
 def renditions_of(app: Flask) -> Renditions:
     """Return the rendition cache of an app."""
-    cache: Renditions = app.extensions[RENDITIONS]
-    return cache
+    return cache_of(app, RENDITIONS)
 
 
 @bp.get("/trials/<nct_id>")
